@@ -1,0 +1,92 @@
+package config
+
+import (
+	"bytes"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func getenv(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadDefaults(t *testing.T) {
+	cfg, err := Load(getenv(nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != ":8080" || cfg.DataDir != "./data" || cfg.PublicURL != "http://localhost:8080" {
+		t.Fatalf("unexpected defaults: %+v", cfg)
+	}
+	if !cfg.Embedded() || !cfg.SandboxEnabled() || cfg.SQLitePath() != filepath.Join("data", "switchboard.db") {
+		t.Fatal("embedded mode must default to SQLite with the sandbox on")
+	}
+}
+
+func TestLoadPostgresTurnsSandboxOff(t *testing.T) {
+	cfg, err := Load(getenv(map[string]string{"DATABASE_URL": "postgres://u:p@db:5432/sb"}), []string{"-addr", "127.0.0.1:9000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Embedded() || cfg.SandboxEnabled() || cfg.Addr != "127.0.0.1:9000" {
+		t.Fatalf("got %+v", cfg)
+	}
+}
+
+func TestLoadReportsEveryProblem(t *testing.T) {
+	_, err := Load(getenv(map[string]string{
+		"DATABASE_URL":          "postgres://u:p@[::1:5432/db",
+		"SWITCHBOARD_ADDR":      ":99999",
+		"SWITCHBOARD_LOG_LEVEL": "chatty",
+		"SWITCHBOARD_WORKERS":   "many",
+	}), nil)
+	if err == nil {
+		t.Fatal("bad configuration accepted")
+	}
+	msg := err.Error()
+	for _, want := range []string{"DATABASE_URL", "SWITCHBOARD_ADDR", "SWITCHBOARD_LOG_LEVEL", "SWITCHBOARD_WORKERS"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error does not name %s:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "u:p@") {
+		t.Errorf("error leaks the database password:\n%s", msg)
+	}
+}
+
+func TestLogValueRedactsSecrets(t *testing.T) {
+	cfg := Config{DatabaseURL: "postgres://sb:hunter2@db/sb?sslmode=disable", SecretKey: strings.Repeat("ab", 32),
+		AdminPassword: "correct-horse", OpenAIAPIKey: "sk-live-123", Sandbox: "false"}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "config", cfg)
+	out := buf.String()
+	for _, secret := range []string{"hunter2", strings.Repeat("ab", 32), "correct-horse", "sk-live-123"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("log contains secret %q: %s", secret, out)
+		}
+	}
+	if !strings.Contains(out, "sb:xxxxx@db") {
+		t.Errorf("database URL not shown redacted: %s", out)
+	}
+}
+
+func TestSecretKeyGeneratedOnceAndReused(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{DataDir: dir}
+	k1, err := cfg.SecretKeyBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, err := cfg.SecretKeyBytes()
+	if err != nil || !bytes.Equal(k1, k2) || len(k1) != KeySize {
+		t.Fatalf("key not stable: %v", err)
+	}
+	st, err := os.Stat(filepath.Join(dir, "secret.key"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode: %v %v", st.Mode(), err)
+	}
+	if _, err := DecodeKey("short"); err == nil {
+		t.Fatal("short key accepted")
+	}
+}
