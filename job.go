@@ -6,12 +6,12 @@ import (
 	"time"
 )
 
-// Job states. A job is queued until a worker claims it (running, with a lease); it ends done, or dead
-// after its last attempt failed. A running job whose lease expired is taken again by another worker.
+// Job states. A job is queued until a worker claims it (running, with a lease); a finished job is
+// deleted, and one whose last attempt failed stays dead, visible to admins. A running job whose lease
+// expired is taken again by another worker.
 const (
 	JobQueued  = "queued"
 	JobRunning = "running"
-	JobDone    = "done"
 	JobDead    = "dead"
 )
 
@@ -34,7 +34,8 @@ type Job struct {
 	LastError   string          `json:"last_error,omitempty"`
 	CreatedAt   time.Time       `json:"created_at"`
 	UpdatedAt   time.Time       `json:"updated_at"`
-	FinishedAt  *time.Time      `json:"finished_at,omitempty"`
+	// FinishedAt is when a dead job failed for the last time.
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
 }
 
 // Validate checks the job's fields.

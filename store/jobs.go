@@ -1,0 +1,265 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+
+	"switchboard"
+)
+
+type jobRow struct {
+	ID          int64
+	Kind        string
+	Key         string
+	Payload     string
+	State       string
+	RunAt       time.Time
+	Attempts    int
+	MaxAttempts int
+	LeaseUntil  *time.Time
+	LeasedBy    string
+	LastError   string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	FinishedAt  *time.Time
+}
+
+func (jobRow) TableName() string { return "jobs" }
+
+func (r *jobRow) toDomain() *switchboard.Job {
+	return &switchboard.Job{ID: r.ID, Kind: r.Kind, Key: r.Key, Payload: json.RawMessage(r.Payload), State: r.State,
+		RunAt: r.RunAt.UTC(), Attempts: r.Attempts, MaxAttempts: r.MaxAttempts, LeaseUntil: utcPtr(r.LeaseUntil),
+		LeasedBy: r.LeasedBy, LastError: r.LastError, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		FinishedAt: utcPtr(r.FinishedAt)}
+}
+
+// JobSignal is poked (without blocking) after every commit that enqueued jobs, so idle workers wake
+// at once instead of polling.
+func (s *Store) JobSignal() <-chan struct{} { return s.jobSignal }
+
+func (s *Store) signalJobs() {
+	select {
+	case s.jobSignal <- struct{}{}:
+	default:
+	}
+}
+
+// EnqueueJob stores a job in its own transaction.
+func (s *Store) EnqueueJob(ctx context.Context, j *switchboard.Job) error {
+	return s.inTx(ctx, func(ctx context.Context, tx *gorm.DB) error { return s.enqueueJob(ctx, tx, j) })
+}
+
+// enqueueJob stores a job inside the caller's transaction, so the job exists exactly when the data it
+// concerns does.
+func (s *Store) enqueueJob(ctx context.Context, tx *gorm.DB, j *switchboard.Job) error {
+	now := s.now()
+	if j.MaxAttempts == 0 {
+		j.MaxAttempts = switchboard.DefaultMaxAttempts
+	}
+	if len(j.Payload) == 0 {
+		j.Payload = json.RawMessage("{}")
+	}
+	if j.RunAt.IsZero() {
+		j.RunAt = now
+	}
+	if err := j.Validate(); err != nil {
+		return err
+	}
+	row := jobRow{Kind: j.Kind, Key: j.Key, Payload: string(j.Payload), State: switchboard.JobQueued, RunAt: utc(j.RunAt),
+		MaxAttempts: j.MaxAttempts, CreatedAt: now, UpdatedAt: now}
+	if err := tx.Create(&row).Error; err != nil {
+		return err
+	}
+	*j = *row.toDomain()
+	if st, ok := ctx.Value(txStateKey{}).(*txState); ok {
+		st.enqueued = true
+	}
+	return nil
+}
+
+// The claim picks the oldest runnable job whose key has no earlier unfinished job, so one key's jobs
+// run one at a time and in order. PostgreSQL skips rows other workers are claiming; SQLite's
+// BEGIN IMMEDIATE serialises claims instead.
+const (
+	claimExpired = `SELECT id FROM jobs WHERE state = 'running' AND lease_until < ? ORDER BY lease_until LIMIT 1`
+	claimQueued  = `SELECT j.id FROM jobs j WHERE j.state = 'queued' AND j.run_at <= ?
+  AND NOT EXISTS (SELECT 1 FROM jobs p WHERE j.key <> '' AND p.key = j.key AND p.id < j.id AND p.state IN ('queued', 'running'))
+  ORDER BY j.run_at, j.id LIMIT 1`
+)
+
+// ClaimJob leases the next runnable job to worker for lease, or returns nil when none is due. A running
+// job whose lease expired (its worker died) is taken over first.
+func (s *Store) ClaimJob(ctx context.Context, worker string, lease time.Duration) (*switchboard.Job, error) {
+	var out *switchboard.Job
+	lock := ""
+	if s.dialect == "postgres" {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	err := s.inTx(ctx, func(ctx context.Context, tx *gorm.DB) error {
+		now := s.now()
+		var ids []int64
+		if err := tx.Raw(claimExpired+lock, now).Scan(&ids).Error; err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			if err := tx.Raw(claimQueued+lock, now).Scan(&ids).Error; err != nil {
+				return err
+			}
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		until := now.Add(lease)
+		if err := tx.Exec(`UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, leased_by = ?, updated_at = ? WHERE id = ?`,
+			until, worker, now, ids[0]).Error; err != nil {
+			return err
+		}
+		var row jobRow
+		if err := tx.First(&row, ids[0]).Error; err != nil {
+			return err
+		}
+		out = row.toDomain()
+		return nil
+	})
+	return out, err
+}
+
+// errLeaseLost is returned when a worker reports on a job whose lease another worker has taken over.
+var errLeaseLost = switchboard.Errorf(switchboard.ECONFLICT, "The job's lease was lost to another worker.")
+
+// fenced restricts an update to the lease the caller holds.
+func fenced(tx *gorm.DB, j *switchboard.Job) *gorm.DB {
+	return tx.Model(&jobRow{}).Where("id = ? AND state = ? AND leased_by = ? AND attempts = ?", j.ID, switchboard.JobRunning, j.LeasedBy, j.Attempts)
+}
+
+// CompleteJob deletes a finished job. It fails with ECONFLICT when the lease was lost.
+func (s *Store) CompleteJob(ctx context.Context, j *switchboard.Job) error {
+	res := s.conn(ctx).Where("id = ? AND state = ? AND leased_by = ? AND attempts = ?", j.ID, switchboard.JobRunning, j.LeasedBy, j.Attempts).Delete(&jobRow{})
+	if res.Error != nil {
+		return translate(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return errLeaseLost
+	}
+	return nil
+}
+
+// FailJob records a failed attempt: the job runs again at retryAt, or is dead when it has used all
+// its attempts (or when permanent is set).
+func (s *Store) FailJob(ctx context.Context, j *switchboard.Job, reason string, retryAt time.Time, permanent bool) error {
+	now := s.now()
+	updates := map[string]any{"last_error": truncate(reason, 2000), "lease_until": nil, "updated_at": now}
+	if permanent || j.Attempts >= j.MaxAttempts {
+		updates["state"] = switchboard.JobDead
+		updates["finished_at"] = now
+	} else {
+		updates["state"] = switchboard.JobQueued
+		updates["run_at"] = utc(retryAt)
+	}
+	res := fenced(s.conn(ctx), j).Updates(updates)
+	if res.Error != nil {
+		return translate(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return errLeaseLost
+	}
+	if updates["state"] == switchboard.JobQueued {
+		s.signalJobs()
+	}
+	return nil
+}
+
+// ExtendLease keeps a long job leased to its worker until now+lease.
+func (s *Store) ExtendLease(ctx context.Context, j *switchboard.Job, lease time.Duration) error {
+	until := s.now().Add(lease)
+	res := fenced(s.conn(ctx), j).Updates(map[string]any{"lease_until": until, "updated_at": s.now()})
+	if res.Error != nil {
+		return translate(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return errLeaseLost
+	}
+	j.LeaseUntil = &until
+	return nil
+}
+
+// NextJobAt returns when the next job becomes due (a future run_at or a lease expiry); ok is false
+// when no job is waiting.
+func (s *Store) NextJobAt(ctx context.Context) (at time.Time, ok bool, err error) {
+	// Two ordered single-column reads rather than MIN(): SQLite keeps the column's declared type (and
+	// so its time decoding) only for plain column references.
+	for _, q := range []string{
+		`SELECT run_at FROM jobs WHERE state = 'queued' ORDER BY run_at LIMIT 1`,
+		`SELECT lease_until FROM jobs WHERE state = 'running' ORDER BY lease_until LIMIT 1`,
+	} {
+		var times []time.Time
+		if err := s.conn(ctx).Raw(q).Scan(&times).Error; err != nil {
+			return time.Time{}, false, translate(err)
+		}
+		if len(times) > 0 && (!ok || times[0].Before(at)) {
+			at, ok = times[0].UTC(), true
+		}
+	}
+	return at, ok, nil
+}
+
+// JobFilter selects jobs for ListJobs.
+type JobFilter struct {
+	State string // queued, running or dead; empty for all
+	Kind  string
+	Limit int
+}
+
+// ListJobs returns jobs, newest first (admins inspect dead ones).
+func (s *Store) ListJobs(ctx context.Context, f JobFilter) ([]*switchboard.Job, error) {
+	q := s.conn(ctx).Order("id DESC")
+	if f.State != "" {
+		q = q.Where("state = ?", f.State)
+	}
+	if f.Kind != "" {
+		q = q.Where("kind = ?", f.Kind)
+	}
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	var rows []jobRow
+	if err := q.Limit(f.Limit).Find(&rows).Error; err != nil {
+		return nil, translate(err)
+	}
+	out := make([]*switchboard.Job, len(rows))
+	for i := range rows {
+		out[i] = rows[i].toDomain()
+	}
+	return out, nil
+}
+
+// RetryJob puts a dead job back in the queue with fresh attempts.
+func (s *Store) RetryJob(ctx context.Context, id int64) error {
+	now := s.now()
+	res := s.conn(ctx).Model(&jobRow{}).Where("id = ? AND state = ?", id, switchboard.JobDead).
+		Updates(map[string]any{"state": switchboard.JobQueued, "attempts": 0, "run_at": now, "updated_at": now, "finished_at": nil})
+	if res.Error != nil {
+		return translate(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return notFound("Dead job")
+	}
+	s.signalJobs()
+	return nil
+}
+
+// Job returns one job.
+func (s *Store) Job(ctx context.Context, id int64) (*switchboard.Job, error) {
+	var row jobRow
+	if err := s.conn(ctx).First(&row, id).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, notFound("Job")
+		}
+		return nil, translate(err)
+	}
+	return row.toDomain(), nil
+}

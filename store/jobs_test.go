@@ -1,0 +1,217 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"switchboard"
+	"switchboard/store"
+	"switchboard/store/storetest"
+)
+
+func TestJobClaimOrderPerKey(t *testing.T) {
+	clock := switchboard.NewManualClock(time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC))
+	storetest.EachWith(t, storetest.Options{Clock: clock}, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		for _, j := range []*switchboard.Job{
+			{Kind: "send", Key: "conv:1", Payload: json.RawMessage(`{"n":1}`)},
+			{Kind: "send", Key: "conv:1", Payload: json.RawMessage(`{"n":2}`)},
+			{Kind: "send", Key: "conv:2", Payload: json.RawMessage(`{"n":3}`)},
+		} {
+			if err := s.EnqueueJob(ctx, j); err != nil {
+				t.Fatal(err)
+			}
+		}
+		select {
+		case <-s.JobSignal():
+		default:
+			t.Fatal("enqueue must wake workers")
+		}
+		first, err := s.ClaimJob(ctx, "w1", time.Minute)
+		if err != nil || first == nil || string(first.Payload) != `{"n":1}` || first.Attempts != 1 || first.State != switchboard.JobRunning {
+			t.Fatalf("first claim: %+v %v", first, err)
+		}
+		// conv:1's second job waits for the first; conv:2 may run meanwhile.
+		second, _ := s.ClaimJob(ctx, "w2", time.Minute)
+		if second == nil || second.Key != "conv:2" {
+			t.Fatalf("second claim should skip the busy key: %+v", second)
+		}
+		if none, _ := s.ClaimJob(ctx, "w3", time.Minute); none != nil {
+			t.Fatalf("nothing else may run while conv:1 is busy, got %+v", none)
+		}
+		if err := s.CompleteJob(ctx, first); err != nil {
+			t.Fatal(err)
+		}
+		third, _ := s.ClaimJob(ctx, "w3", time.Minute)
+		if third == nil || string(third.Payload) != `{"n":2}` {
+			t.Fatalf("after the first finishes, its successor runs: %+v", third)
+		}
+	})
+}
+
+func TestJobLeaseExpiryAndFencing(t *testing.T) {
+	clock := switchboard.NewManualClock(time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC))
+	storetest.EachWith(t, storetest.Options{Clock: clock}, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		if err := s.EnqueueJob(ctx, &switchboard.Job{Kind: "fetch", Key: "k"}); err != nil {
+			t.Fatal(err)
+		}
+		dying, _ := s.ClaimJob(ctx, "dying-worker", 30*time.Second)
+		if dying == nil {
+			t.Fatal("no job claimed")
+		}
+		clock.Advance(10 * time.Second)
+		if j, _ := s.ClaimJob(ctx, "other", 30*time.Second); j != nil {
+			t.Fatal("a leased job must not be taken before its lease expires")
+		}
+		at, ok, err := s.NextJobAt(ctx)
+		if err != nil || !ok || !at.Equal(dying.LeaseUntil.UTC()) {
+			t.Fatalf("next due time should be the lease expiry: %v %v %v", at, ok, err)
+		}
+		clock.Advance(25 * time.Second)
+		taken, _ := s.ClaimJob(ctx, "other", 30*time.Second)
+		if taken == nil || taken.ID != dying.ID || taken.Attempts != 2 || taken.LeasedBy != "other" {
+			t.Fatalf("expired lease must be taken over: %+v", taken)
+		}
+		// The first worker wakes up and reports: its lease is gone, so nothing changes.
+		if err := s.CompleteJob(ctx, dying); switchboard.ErrorCode(err) != switchboard.ECONFLICT {
+			t.Fatalf("stale completion must be refused, got %v", err)
+		}
+		if err := s.CompleteJob(ctx, taken); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Job(ctx, taken.ID); switchboard.ErrorCode(err) != switchboard.ENOTFOUND {
+			t.Fatalf("a finished job is removed: %v", err)
+		}
+	})
+}
+
+func TestJobRetriesThenDead(t *testing.T) {
+	clock := switchboard.NewManualClock(time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC))
+	storetest.EachWith(t, storetest.Options{Clock: clock}, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		if err := s.EnqueueJob(ctx, &switchboard.Job{Kind: "flaky", Key: "k", MaxAttempts: 3}); err != nil {
+			t.Fatal(err)
+		}
+		for attempt := 1; attempt <= 3; attempt++ {
+			j, err := s.ClaimJob(ctx, "w", time.Minute)
+			if err != nil || j == nil {
+				t.Fatalf("attempt %d: no job (%v)", attempt, err)
+			}
+			if err := s.FailJob(ctx, j, "boom", clock.Now().Add(time.Minute), false); err != nil {
+				t.Fatal(err)
+			}
+			if j2, _ := s.ClaimJob(ctx, "w", time.Minute); j2 != nil {
+				t.Fatal("a failed job waits for its backoff")
+			}
+			clock.Advance(time.Minute)
+		}
+		dead, err := s.ListJobs(ctx, store.JobFilter{State: switchboard.JobDead})
+		if err != nil || len(dead) != 1 || dead[0].LastError != "boom" || dead[0].Attempts != 3 || dead[0].FinishedAt == nil {
+			t.Fatalf("dead jobs: %+v %v", dead, err)
+		}
+		if err := s.RetryJob(ctx, dead[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		if j, _ := s.ClaimJob(ctx, "w", time.Minute); j == nil || j.Attempts != 1 {
+			t.Fatalf("a retried dead job runs again with fresh attempts: %+v", j)
+		}
+	})
+}
+
+func TestJobEnqueueInCallerTransaction(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		boom := errors.New("rollback")
+		err := s.InTxForTest(ctx, func(ctx context.Context, tx *gorm.DB) error {
+			if err := s.EnqueueJobTx(ctx, tx, &switchboard.Job{Kind: "k"}); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("want the caller's error back, got %v", err)
+		}
+		if j, _ := s.ClaimJob(ctx, "w", time.Minute); j != nil {
+			t.Fatal("a job enqueued in a rolled-back transaction must not exist")
+		}
+	})
+}
+
+// TestJobClaimsAreExclusive has many workers claim concurrently: no job is ever held by two workers
+// at once and one key's jobs run strictly in order.
+func TestJobClaimsAreExclusive(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		const keys, perKey = 5, 12
+		for i := 0; i < perKey; i++ {
+			for k := 0; k < keys; k++ {
+				p, _ := json.Marshal(map[string]int{"seq": i})
+				if err := s.EnqueueJob(ctx, &switchboard.Job{Kind: "work", Key: "key" + string(rune('a'+k)), Payload: p}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		var mu sync.Mutex
+		running := map[string]bool{}
+		lastSeq := map[string]int{}
+		done := 0
+		var wg sync.WaitGroup
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for {
+					j, err := s.ClaimJob(ctx, "worker", time.Minute)
+					if err != nil {
+						if switchboard.ErrorCode(err) == switchboard.EUNAVAILABLE {
+							continue
+						}
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					if j == nil {
+						finished := done == keys*perKey
+						mu.Unlock()
+						if finished {
+							return
+						}
+						time.Sleep(time.Millisecond)
+						continue
+					}
+					var p struct{ Seq int }
+					json.Unmarshal(j.Payload, &p)
+					if running[j.Key] {
+						t.Errorf("two jobs of %s at once", j.Key)
+					}
+					if prev, ok := lastSeq[j.Key]; ok && p.Seq != prev+1 || !ok && p.Seq != 0 {
+						t.Errorf("%s ran seq %d after %d", j.Key, p.Seq, lastSeq[j.Key])
+					}
+					running[j.Key] = true
+					lastSeq[j.Key] = p.Seq
+					mu.Unlock()
+					time.Sleep(200 * time.Microsecond)
+					mu.Lock()
+					running[j.Key] = false
+					done++
+					mu.Unlock()
+					if err := s.CompleteJob(ctx, j); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}(w)
+		}
+		wg.Wait()
+		if done != keys*perKey {
+			t.Fatalf("ran %d jobs, want %d", done, keys*perKey)
+		}
+	})
+}
