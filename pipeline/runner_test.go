@@ -1,0 +1,198 @@
+package pipeline_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"switchboard"
+	"switchboard/pipeline"
+	"switchboard/store"
+	"switchboard/store/storetest"
+)
+
+func startRunner(t *testing.T, opts pipeline.RunnerOptions) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { pipeline.NewRunner(opts).Run(ctx); close(done) }()
+	return func() { cancel(); <-done }
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestRunnerNeverRunsAJobTwiceAtOnce runs two pools (as two server processes would) over one
+// database: every job runs exactly once, and one key's jobs never overlap and keep their order.
+func TestRunnerNeverRunsAJobTwiceAtOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		const keys, perKey = 6, 15
+		var mu sync.Mutex
+		runs := map[int64]int{}
+		busy := map[string]bool{}
+		next := map[string]int{}
+		var total atomic.Int64
+		handler := func(ctx context.Context, j *switchboard.Job) error {
+			var p struct{ Seq int }
+			json.Unmarshal(j.Payload, &p)
+			mu.Lock()
+			if busy[j.Key] {
+				t.Errorf("key %s runs two jobs at once", j.Key)
+			}
+			if p.Seq != next[j.Key] {
+				t.Errorf("key %s ran seq %d, want %d", j.Key, p.Seq, next[j.Key])
+			}
+			busy[j.Key] = true
+			runs[j.ID]++
+			mu.Unlock()
+			time.Sleep(time.Millisecond)
+			mu.Lock()
+			busy[j.Key] = false
+			next[j.Key] = p.Seq + 1
+			mu.Unlock()
+			total.Add(1)
+			return nil
+		}
+		opts := pipeline.RunnerOptions{Store: s, Handlers: map[string]pipeline.Handler{"work": handler}, Workers: 4, Lease: 10 * time.Second}
+		stop1 := startRunner(t, opts)
+		stop2 := startRunner(t, opts)
+		for i := 0; i < perKey; i++ {
+			for k := 0; k < keys; k++ {
+				p, _ := json.Marshal(map[string]int{"seq": i})
+				if err := s.EnqueueJob(t.Context(), &switchboard.Job{Kind: "work", Key: fmt.Sprintf("conversation:%d", k), Payload: p}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		waitFor(t, "all jobs", func() bool { return total.Load() == keys*perKey })
+		stop1()
+		stop2()
+		for id, n := range runs {
+			if n != 1 {
+				t.Errorf("job %d ran %d times", id, n)
+			}
+		}
+	})
+}
+
+func TestRunnerTakesOverAJobWhoseWorkerDied(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		job := &switchboard.Job{Kind: "work", Key: "k"}
+		if err := s.EnqueueJob(ctx, job); err != nil {
+			t.Fatal(err)
+		}
+		// A worker claims the job and dies: it never completes nor extends its lease.
+		if j, err := s.ClaimJob(ctx, "crashed-worker", 300*time.Millisecond); err != nil || j == nil {
+			t.Fatalf("claim: %v", err)
+		}
+		var ran atomic.Int32
+		stop := startRunner(t, pipeline.RunnerOptions{Store: s, Workers: 2, Lease: 5 * time.Second,
+			Handlers: map[string]pipeline.Handler{"work": func(ctx context.Context, j *switchboard.Job) error {
+				if j.Attempts != 2 {
+					t.Errorf("taken-over job should be on attempt 2, got %d", j.Attempts)
+				}
+				ran.Add(1)
+				return nil
+			}}})
+		defer stop()
+		waitFor(t, "the job to be taken over", func() bool { return ran.Load() == 1 })
+		waitFor(t, "the job to be completed", func() bool {
+			_, err := s.Job(ctx, job.ID)
+			return switchboard.ErrorCode(err) == switchboard.ENOTFOUND
+		})
+	})
+}
+
+func TestRunnerRetriesThenBuriesAFailingJob(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		var attempts atomic.Int32
+		stop := startRunner(t, pipeline.RunnerOptions{Store: s, Workers: 2, Backoff: func(int) time.Duration { return 20 * time.Millisecond },
+			Handlers: map[string]pipeline.Handler{
+				"flaky": func(ctx context.Context, j *switchboard.Job) error {
+					attempts.Add(1)
+					return errors.New("graph api unreachable")
+				},
+				"bad": func(ctx context.Context, j *switchboard.Job) error {
+					return pipeline.Permanent(errors.New("payload is nonsense"))
+				},
+			}})
+		defer stop()
+		if err := s.EnqueueJob(ctx, &switchboard.Job{Kind: "flaky", Key: "a", MaxAttempts: 4}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.EnqueueJob(ctx, &switchboard.Job{Kind: "bad", Key: "b"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.EnqueueJob(ctx, &switchboard.Job{Kind: "unknown-kind"}); err != nil {
+			t.Fatal(err)
+		}
+		var dead []*switchboard.Job
+		waitFor(t, "three dead jobs", func() bool {
+			dead, _ = s.ListJobs(ctx, store.JobFilter{State: switchboard.JobDead})
+			return len(dead) == 3
+		})
+		if attempts.Load() != 4 {
+			t.Fatalf("flaky job tried %d times, want 4", attempts.Load())
+		}
+		byKind := map[string]*switchboard.Job{}
+		for _, j := range dead {
+			byKind[j.Kind] = j
+		}
+		if byKind["flaky"].LastError != "graph api unreachable" || byKind["bad"].Attempts != 1 || byKind["unknown-kind"] == nil {
+			t.Fatalf("dead jobs: %+v", byKind)
+		}
+	})
+}
+
+func TestRunnerShutdownLetsRunningJobsFinish(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		started := make(chan struct{})
+		release := make(chan struct{})
+		var finished atomic.Bool
+		stop := startRunner(t, pipeline.RunnerOptions{Store: s, Workers: 1, Handlers: map[string]pipeline.Handler{
+			"slow": func(ctx context.Context, j *switchboard.Job) error {
+				close(started)
+				<-release
+				if ctx.Err() != nil {
+					t.Error("shutdown must not cancel a running job")
+				}
+				finished.Store(true)
+				return nil
+			}}})
+		if err := s.EnqueueJob(ctx, &switchboard.Job{Kind: "slow"}); err != nil {
+			t.Fatal(err)
+		}
+		<-started
+		stopped := make(chan struct{})
+		go func() { stop(); close(stopped) }()
+		select {
+		case <-stopped:
+			t.Fatal("Run returned while a job was still running")
+		case <-time.After(100 * time.Millisecond):
+		}
+		close(release)
+		<-stopped
+		if !finished.Load() {
+			t.Fatal("job did not finish")
+		}
+		if jobs, _ := s.ListJobs(ctx, store.JobFilter{}); len(jobs) != 0 {
+			t.Fatalf("the finished job must be completed before shutdown ends: %+v", jobs[0])
+		}
+	})
+}
