@@ -129,7 +129,8 @@ func (p *Problems) Check(ok bool, field, msg string) {
 	}
 }
 
-// Merge adds the problems of a nested value under prefix (e.g. "settings.greeting").
+// Merge adds the problems of a nested value under prefix (e.g. "settings.greeting"); an empty prefix
+// keeps the field names as they are.
 func (p *Problems) Merge(prefix string, err error) {
 	if err == nil {
 		return
@@ -140,7 +141,10 @@ func (p *Problems) Merge(prefix string, err error) {
 		return
 	}
 	for k, v := range fields {
-		p.Add(prefix+"."+k, v)
+		if prefix != "" {
+			k = prefix + "." + k
+		}
+		p.Add(k, v)
 	}
 }
 

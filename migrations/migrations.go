@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"strconv"
+	"strings"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -67,11 +69,40 @@ func Up(ctx context.Context, dialect string, db *sql.DB, logger *slog.Logger) (i
 	return p.GetDBVersion(ctx)
 }
 
-// Pending reports whether the database lacks migrations this binary has (readiness uses it).
+// Latest returns the newest migration version this binary carries for a dialect.
+func Latest(dialect string) (int64, error) {
+	fsys, err := FS(dialect)
+	if err != nil {
+		return 0, err
+	}
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return 0, err
+	}
+	var latest int64
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		if !ok {
+			continue
+		}
+		if v, err := strconv.ParseInt(num, 10, 64); err == nil && v > latest {
+			latest = v
+		}
+	}
+	return latest, nil
+}
+
+// Pending reports whether the database lacks migrations this binary has (readiness uses it). It reads
+// goose's version table directly: one cheap query, no locks.
 func Pending(ctx context.Context, dialect string, db *sql.DB) (bool, error) {
-	p, err := provider(dialect, db, nil)
+	latest, err := Latest(dialect)
 	if err != nil {
 		return false, err
 	}
-	return p.HasPending(ctx)
+	var current sql.NullInt64
+	err = db.QueryRowContext(ctx, `SELECT MAX(version_id) FROM goose_db_version WHERE is_applied`).Scan(&current)
+	if err != nil {
+		return false, fmt.Errorf("migrations: read schema version: %w", err)
+	}
+	return current.Int64 < latest, nil
 }

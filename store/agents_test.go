@@ -145,3 +145,27 @@ func hex64(c string) string {
 	}
 	return out
 }
+
+// TestReopenExistingDatabase opens a store twice on the same SQLite file: migrations already applied
+// must not stop the second start, and data survives.
+func TestReopenExistingDatabase(t *testing.T) {
+	path := t.TempDir() + "/switchboard.db"
+	open := func() *store.Store {
+		s, err := store.Open(t.Context(), store.Options{SQLitePath: path, Key: storetest.Key})
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		return s
+	}
+	s := open()
+	mustAgent(t, s, "Ada", "ada@example.com", switchboard.RoleAdmin)
+	s.Close()
+	s = open()
+	defer s.Close()
+	if err := s.Ready(t.Context()); err != nil {
+		t.Fatalf("reopened store not ready: %v", err)
+	}
+	if n, err := s.CountAgents(t.Context()); err != nil || n != 1 {
+		t.Fatalf("agents after reopen: %d %v", n, err)
+	}
+}

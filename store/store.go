@@ -102,14 +102,36 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, switchboard.WrapError(switchboard.EUNAVAILABLE, "The database does not answer.", redactErr(err))
 	}
 	if !opts.SkipMigrations {
-		v, err := migrations.Up(ctx, dialect, sqlDB, nil)
-		if err != nil {
+		if err := s.migrate(ctx, opts); err != nil {
 			sqlDB.Close()
 			return nil, err
 		}
-		s.log.Info("database ready", "dialect", dialect, "schema_version", v)
 	}
 	return s, nil
+}
+
+// migrate applies pending migrations. On SQLite it uses a connection with the driver's default time
+// format, because goose's own version table keeps SQLite's text timestamps.
+func (s *Store) migrate(ctx context.Context, opts Options) error {
+	db := s.sqlDB
+	if s.dialect == migrations.SQLite {
+		q := url.Values{}
+		q.Add("_pragma", "busy_timeout(15000)")
+		q.Add("_pragma", "journal_mode(wal)")
+		q.Add("_pragma", "foreign_keys(on)")
+		mdb, err := sql.Open("sqlite3", "file:"+opts.SQLitePath+"?"+q.Encode())
+		if err != nil {
+			return err
+		}
+		defer mdb.Close()
+		db = mdb
+	}
+	v, err := migrations.Up(ctx, s.dialect, db, nil)
+	if err != nil {
+		return err
+	}
+	s.log.Info("database ready", "dialect", s.dialect, "schema_version", v)
+	return nil
 }
 
 // sqliteDSN opens the file in WAL mode with foreign keys, a busy timeout, immediate transactions

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"switchboard"
+	"switchboard/config"
+	"switchboard/pipeline"
+	"switchboard/server"
+	"switchboard/store"
+	"switchboard/web"
+)
+
+// newLogger builds the process logger from the configuration.
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	level, _ := config.ParseLevel(cfg.LogLevel)
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// openStore opens the configured database with the secret key.
+func openStore(ctx context.Context, cfg *config.Config, clock switchboard.Clock, log *slog.Logger) (*store.Store, error) {
+	key, err := cfg.SecretKeyBytes()
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	return store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath(), Key: key,
+		Clock: clock, Logger: log, MaxConns: cfg.MaxDBConns})
+}
+
+// serve runs the server until ctx is cancelled (SIGTERM), then shuts down in order: stop accepting,
+// let requests finish, let running jobs finish, close the database.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := config.Load(getenv, args)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	log := newLogger(cfg, stderr)
+	log.Info("starting switchboard", "version", version, "config", cfg)
+	clock := switchboard.SystemClock{}
+
+	st, err := openStore(ctx, cfg, clock, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := ensureFirstAdmin(ctx, cfg, st, log); err != nil {
+		return err
+	}
+
+	metrics := server.NewMetrics()
+	srv := server.New(server.Options{Config: cfg, Store: st, Clock: clock, Logger: log, Metrics: metrics, Web: web.Handler()})
+	runner := pipeline.NewRunner(pipeline.RunnerOptions{
+		Store: st, Workers: cfg.Workers, Clock: clock, Logger: log, Metrics: metrics,
+		Handlers: map[string]pipeline.Handler{},
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	httpServer := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	url := "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, "switchboard listening on %s (public URL %s)\n", url, cfg.PublicURL)
+	log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL)
+
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); runner.Run(workCtx) }()
+	go func() { defer wg.Done(); housekeeping(workCtx, st, log) }()
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpServer.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		stopWork()
+		wg.Wait()
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests and running jobs", "timeout", cfg.ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := httpServer.Shutdown(shutdownCtx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	stopWork()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-shutdownCtx.Done():
+		log.Warn("shutdown timeout: some jobs were still running; their leases will expire and they will run again")
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// housekeeping removes expired sessions every ten minutes.
+func housekeeping(ctx context.Context, st *store.Store, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := st.DeleteExpiredSessions(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("purge sessions", "err", err)
+		} else if n > 0 {
+			log.Info("purged expired sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

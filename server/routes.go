@@ -1,0 +1,57 @@
+package server
+
+import (
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+)
+
+// routes lists Switchboard's whole HTTP surface. Each route names its guard: public, auth (any
+// signed-in agent, CSRF-checked for cookie writes) or admin.
+func (s *Server) routes() {
+	e := s.echo
+	auth := s.requireAuth
+	admin := func(h echo.HandlerFunc) echo.HandlerFunc { return s.requireAuth(requireAdmin(h)) }
+
+	// Operations (public).
+	e.GET("/healthz", s.handleHealthz)
+	e.GET("/readyz", s.handleReadyz)
+	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()))
+
+	api := e.Group("/api/v1", middleware.BodyLimit(maxAPIBody))
+
+	// Sign-in (public) and the signed-in agent.
+	api.POST("/auth/login", s.handleLogin)
+	api.POST("/auth/logout", s.handleLogout, auth)
+	api.GET("/me", s.handleMe, auth)
+	api.PATCH("/me", s.handleUpdateMe, auth)
+
+	// Agents and teams: everyone sees colleagues (to transfer a conversation); admins change them.
+	api.GET("/agents", s.handleListAgents, auth)
+	api.POST("/agents", s.handleCreateAgent, admin)
+	api.GET("/agents/:id", s.handleGetAgent, auth)
+	api.PATCH("/agents/:id", s.handleUpdateAgent, admin)
+	api.DELETE("/agents/:id", s.handleDeleteAgent, admin)
+	api.GET("/teams", s.handleListTeams, auth)
+	api.POST("/teams", s.handleCreateTeam, admin)
+	api.GET("/teams/:id", s.handleGetTeam, auth)
+	api.PATCH("/teams/:id", s.handleUpdateTeam, admin)
+	api.DELETE("/teams/:id", s.handleDeleteTeam, admin)
+
+	// API tokens for integrations (admin).
+	api.GET("/tokens", s.handleListTokens, admin)
+	api.POST("/tokens", s.handleCreateToken, admin)
+	api.DELETE("/tokens/:id", s.handleDeleteToken, admin)
+
+	// Background jobs: inspect and retry dead ones (admin).
+	api.GET("/jobs", s.handleListJobs, admin)
+	api.POST("/jobs/:id/retry", s.handleRetryJob, admin)
+
+	// Unknown API paths are 404 JSON, never the app.
+	api.Any("/*", func(c echo.Context) error { return echo.ErrNotFound })
+
+	// The browser app for everything else.
+	if s.web != nil {
+		e.GET("/*", echo.WrapHandler(s.web))
+		e.HEAD("/*", echo.WrapHandler(s.web))
+	}
+}
