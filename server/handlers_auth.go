@@ -32,13 +32,15 @@ func (s *Server) handleLogin(c echo.Context) error {
 		return err
 	}
 	email := switchboard.NormalizeEmail(req.Email)
-	if !s.loginByIP.allow(c.RealIP()) || !s.loginByEmail.allow(email) {
+	if s.loginByIP.blocked(c.RealIP()) || s.loginByEmail.blocked(email) {
 		c.Response().Header().Set("Retry-After", "30")
 		return switchboard.Errorf(switchboard.ERATELIMITED, "Too many sign-in attempts. Wait a minute and try again.")
 	}
 	agent, sess, cookie, err := s.login(c.Request().Context(), email, req.Password, c.Request().UserAgent(), c.RealIP())
 	if err != nil {
 		if switchboard.IsCode(err, switchboard.EUNAUTHORIZED) {
+			s.loginByIP.spend(c.RealIP())
+			s.loginByEmail.spend(email)
 			s.log.Info("sign-in failed", "email", email, "ip", c.RealIP(), "request_id", requestID(c))
 		}
 		return err

@@ -7,7 +7,8 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// limiter hands out a token bucket per key (an IP address, an email) and forgets idle keys.
+// limiter keeps a token bucket per key (an IP address, an email) and forgets idle keys. Sign-in
+// spends a token only on failure, so people who type their password right are never slowed down.
 type limiter struct {
 	mu      sync.Mutex
 	every   rate.Limit
@@ -24,11 +25,7 @@ func newLimiter(every time.Duration, burst int) *limiter {
 	return &limiter{every: rate.Every(every), burst: burst, buckets: map[string]*bucket{}}
 }
 
-// allow takes a token from key's bucket and reports whether there was one.
-func (l *limiter) allow(key string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := time.Now()
+func (l *limiter) bucket(key string, now time.Time) *rate.Limiter {
 	if len(l.buckets) > 10000 {
 		for k, b := range l.buckets {
 			if now.Sub(b.seen) > 30*time.Minute {
@@ -42,5 +39,21 @@ func (l *limiter) allow(key string) bool {
 		l.buckets[key] = b
 	}
 	b.seen = now
-	return b.lim.AllowN(now, 1)
+	return b.lim
+}
+
+// blocked reports whether key has no token left.
+func (l *limiter) blocked(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	return l.bucket(key, now).TokensAt(now) < 1
+}
+
+// spend takes a token from key's bucket.
+func (l *limiter) spend(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	l.bucket(key, now).AllowN(now, 1)
 }

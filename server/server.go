@@ -67,9 +67,9 @@ func New(opts Options) *Server {
 	}
 	s := &Server{
 		cfg: opts.Config, store: opts.Store, clock: opts.Clock, log: opts.Logger, metrics: opts.Metrics, web: opts.Web,
-		// Sign-in: a burst of 10 attempts per address, then one every 6 s; 5 per account, then one every 30 s.
-		loginByIP:    newLimiter(6*time.Second, 10),
-		loginByEmail: newLimiter(30*time.Second, 5),
+		// Failed sign-ins: a burst of 20 per address, then one every 6 s; 8 per account, then one every 30 s.
+		loginByIP:    newLimiter(6*time.Second, 20),
+		loginByEmail: newLimiter(30*time.Second, 8),
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
