@@ -3,6 +3,7 @@
 //	switchboard [serve] [flags]          run the server (the default)
 //	switchboard admin create ...         create an admin account
 //	switchboard migrate                  apply database migrations and exit
+//	switchboard healthcheck              probe the local server's /readyz (container health checks)
 //	switchboard version                  print the version
 package main
 
@@ -41,6 +42,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return admin(ctx, args, getenv, stdin, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, args, getenv, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, getenv, stdout)
 	case "version":
 		fmt.Fprintln(stdout, "switchboard", version)
 		return nil
@@ -55,6 +58,7 @@ const usage = `usage:
   switchboard [serve] [-addr :8080] [-data-dir ./data] [-database-url postgres://...] [-public-url URL]
   switchboard admin create -email EMAIL -name NAME [-password PASSWORD | -password -]   ("-" reads stdin)
   switchboard migrate
+  switchboard healthcheck        (exit 0 when the local server's /readyz answers 200; for containers)
   switchboard version
 Configuration comes from the environment (SWITCHBOARD_*, DATABASE_URL); see README.md.
 `

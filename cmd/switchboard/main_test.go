@@ -82,6 +82,11 @@ func TestServeEmbeddedAndShutdown(t *testing.T) {
 			t.Fatalf("GET %s: %d", path, res.StatusCode)
 		}
 	}
+	var probe bytes.Buffer
+	if err := run(t.Context(), []string{"healthcheck"}, env(map[string]string{"SWITCHBOARD_ADDR": strings.TrimPrefix(base, "http://")}),
+		nil, &probe, io.Discard); err != nil || !strings.Contains(probe.String(), "ready") {
+		t.Fatalf("healthcheck: %v %q", err, probe.String())
+	}
 	res, err := http.Post(base+"/api/v1/auth/login", "application/json",
 		strings.NewReader(`{"email":"admin@example.com","password":"correct-horse-battery"}`))
 	if err != nil || res.StatusCode != http.StatusOK {
