@@ -114,6 +114,19 @@ func DefaultChannelSettings() ChannelSettings {
 	}
 }
 
+// Normalize replaces absent lists and maps with empty ones, so clients always get arrays and objects.
+func (s *ChannelSettings) Normalize() {
+	if s.Keywords == nil {
+		s.Keywords = []KeywordRule{}
+	}
+	if s.BusinessHours.Weekly == nil {
+		s.BusinessHours.Weekly = map[string][]Interval{}
+	}
+	if s.BusinessHours.Overrides == nil {
+		s.BusinessHours.Overrides = []DateOverride{}
+	}
+}
+
 // Validate checks every part of the settings.
 func (s *ChannelSettings) Validate() error {
 	var p Problems

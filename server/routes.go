@@ -37,6 +37,18 @@ func (s *Server) routes() {
 	api.PATCH("/teams/:id", s.handleUpdateTeam, admin)
 	api.DELETE("/teams/:id", s.handleDeleteTeam, admin)
 
+	// WhatsApp channels: admins connect and configure them; agents see the channels they belong to.
+	api.GET("/channels", s.handleListChannels, auth)
+	api.POST("/channels", s.handleCreateChannel, admin)
+	api.GET("/channels/:id", s.handleGetChannel, auth)
+	api.PATCH("/channels/:id", s.handleUpdateChannel, admin)
+	api.DELETE("/channels/:id", s.handleDeleteChannel, admin)
+	api.GET("/channels/:id/settings", s.handleGetSettings, auth)
+	api.PUT("/channels/:id/settings", s.handlePutSettings, admin)
+	api.GET("/channels/:id/members", s.handleListMembers, auth)
+	api.POST("/channels/:id/members", s.handlePutMember, admin)
+	api.DELETE("/channels/:id/members/:agent_id", s.handleRemoveMember, admin)
+
 	// API tokens for integrations (admin).
 	api.GET("/tokens", s.handleListTokens, admin)
 	api.POST("/tokens", s.handleCreateToken, admin)

@@ -20,6 +20,7 @@ import (
 type Store interface {
 	AuthStore
 	AgentStore
+	ChannelStore
 	TeamStore
 	TokenStore
 	JobAdminStore

@@ -50,6 +50,7 @@ func (s *Store) channelToDomain(r *channelRow) (*switchboard.Channel, error) {
 	if err := json.Unmarshal([]byte(r.Settings), &settings); err != nil {
 		return nil, err
 	}
+	settings.Normalize()
 	return &switchboard.Channel{ID: r.ID, Type: r.Type, Name: r.Name, PhoneNumber: r.PhoneNumber, PhoneNumberID: r.PhoneNumberID,
 		BusinessAccountID: r.BusinessAccountID, APIKey: apiKey, AppSecret: secret, VerifyToken: r.VerifyToken,
 		Status: r.Status, StatusReason: r.StatusReason, Sandbox: r.Sandbox, AssignmentMode: r.AssignmentMode,
