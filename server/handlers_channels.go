@@ -138,7 +138,9 @@ func (s *Server) visibleChannel(c echo.Context) (*switchboard.Channel, error) {
 	return ch, nil
 }
 
-func notFoundErr(what string) error { return switchboard.Errorf(switchboard.ENOTFOUND, "%s not found.", what) }
+func notFoundErr(what string) error {
+	return switchboard.Errorf(switchboard.ENOTFOUND, "%s not found.", what)
+}
 
 func (s *Server) handleGetChannel(c echo.Context) error {
 	ch, err := s.visibleChannel(c)
