@@ -74,3 +74,11 @@ func redactErr(err error) error {
 func notFound(what string) error {
 	return switchboard.Errorf(switchboard.ENOTFOUND, "%s not found.", what)
 }
+
+// translateNotFound is translate with a not-found error that names the missing thing.
+func translateNotFound(err error, what string) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return notFound(what)
+	}
+	return translate(err)
+}

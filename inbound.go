@@ -1,0 +1,91 @@
+package switchboard
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+)
+
+// InboundBatch is what one webhook delivery carries for one channel, in the domain's terms: customer
+// messages, delivery statuses of our messages, and other channel events. It is stored in one
+// transaction.
+type InboundBatch struct {
+	Messages []InboundMessage
+	Statuses []StatusUpdate
+	Events   []ChannelEvent
+}
+
+// InboundMessage is one customer message with the contact it came from. Exactly one of Message,
+// Reaction, NumberChange or RevokedID describes what happened.
+type InboundMessage struct {
+	WaID        string
+	BSUID       string
+	ProfileName string
+	// Message is stored as a new message (Type, Text, ExternalID, Timestamp, Media, ReplyTo, Payload).
+	Message *Message
+	// Reaction changes the reactions of an earlier message instead of adding one.
+	Reaction *ReactionChange
+	// NumberChange moves the contact to a new WhatsApp id.
+	NumberChange *NumberChange
+	// RevokedID is the wamid of a message the customer deleted.
+	RevokedID  string
+	ExternalID string
+	Timestamp  time.Time
+}
+
+// ReactionChange is a customer's reaction to a message, or its removal.
+type ReactionChange struct {
+	TargetExternalID string
+	Emoji            string
+	Removed          bool
+}
+
+// NumberChange is a customer moving to a new phone number.
+type NumberChange struct {
+	OldWaID string
+	NewWaID string
+	Text    string
+}
+
+// StatusUpdate is Meta's news about a message we sent: sent, delivered, read, played or failed.
+type StatusUpdate struct {
+	ExternalID string
+	Status     string
+	At         time.Time
+	Error      *MessageError
+	Payload    json.RawMessage
+}
+
+// ChannelEvent is anything else Meta reports about a channel (template status, quality rating,
+// account updates), kept for admins.
+type ChannelEvent struct {
+	Field   string
+	Payload json.RawMessage
+}
+
+// InboundJobKind is the kind of job that processes a stored customer message (automations,
+// assignment, the AI agent).
+const InboundJobKind = "inbound"
+
+// InboundJob is the payload of an inbound job.
+type InboundJob struct {
+	ConversationID int64 `json:"conversation_id"`
+	MessageID      int64 `json:"message_id"`
+	// NewConversation is set when the message started a conversation; Reopened when it reopened one.
+	NewConversation bool `json:"new_conversation"`
+	Reopened        bool `json:"reopened"`
+}
+
+// ConversationJobKey orders the jobs of one conversation.
+func ConversationJobKey(id int64) string { return "conversation:" + strconv.FormatInt(id, 10) }
+
+// IngestResult tells what a stored batch changed.
+type IngestResult struct {
+	// Messages counts new messages; Duplicates those already stored (Meta's retries).
+	Messages   int
+	Duplicates int
+	Statuses   int
+	Parked     int
+	// Events are the changes to publish to agents, already written to the event log.
+	Events []Event
+}

@@ -1,0 +1,381 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"switchboard"
+)
+
+type parkedStatusRow struct {
+	ID         int64
+	ChannelID  int64
+	ExternalID string
+	Status     string
+	Payload    string
+	OccurredAt time.Time
+	CreatedAt  time.Time
+}
+
+func (parkedStatusRow) TableName() string { return "parked_statuses" }
+
+type channelEventRow struct {
+	ID        int64
+	ChannelID int64
+	Field     string
+	Payload   string
+	CreatedAt time.Time
+}
+
+func (channelEventRow) TableName() string { return "channel_events" }
+
+// IngestInbound stores one webhook's batch for a channel in a single transaction: contacts upserted,
+// conversations found, reopened or started, messages inserted once per wamid (a repeated delivery is
+// a no-op), reactions attached to their messages, statuses applied monotonically or parked until
+// their message exists, an inbound job enqueued per new message, and the events to publish logged.
+// Contacts are processed in a fixed order so concurrent webhooks lock rows in the same order.
+func (s *Store) IngestInbound(ctx context.Context, ch *switchboard.Channel, b *switchboard.InboundBatch) (*switchboard.IngestResult, error) {
+	res := &switchboard.IngestResult{}
+	groups := groupByContact(b.Messages)
+	err := s.inTx(ctx, func(ctx context.Context, tx *gorm.DB) error {
+		*res = switchboard.IngestResult{}
+		for _, g := range groups {
+			if err := s.ingestContact(ctx, tx, ch, g, res); err != nil {
+				return err
+			}
+		}
+		for i := range b.Statuses {
+			if err := s.applyStatus(ctx, tx, ch.ID, &b.Statuses[i], res); err != nil {
+				return err
+			}
+		}
+		for _, e := range b.Events {
+			row := channelEventRow{ChannelID: ch.ID, Field: e.Field, Payload: string(e.Payload), CreatedAt: s.now()}
+			if err := tx.Create(&row).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// groupByContact keeps each contact's messages in arrival order and orders the contacts by id.
+func groupByContact(msgs []switchboard.InboundMessage) [][]*switchboard.InboundMessage {
+	byKey := map[string][]*switchboard.InboundMessage{}
+	for i := range msgs {
+		k := msgs[i].WaID + "|" + msgs[i].BSUID
+		if msgs[i].NumberChange != nil {
+			k = msgs[i].NumberChange.OldWaID + "|" + msgs[i].BSUID
+		}
+		byKey[k] = append(byKey[k], &msgs[i])
+	}
+	keys := make([]string, 0, len(byKey))
+	for k := range byKey {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([][]*switchboard.InboundMessage, len(keys))
+	for i, k := range keys {
+		out[i] = byKey[k]
+	}
+	return out
+}
+
+func (s *Store) ingestContact(ctx context.Context, tx *gorm.DB, ch *switchboard.Channel, msgs []*switchboard.InboundMessage, res *switchboard.IngestResult) error {
+	for _, m := range msgs {
+		waID := m.WaID
+		if m.NumberChange != nil {
+			waID = m.NumberChange.OldWaID
+		}
+		contact, err := s.upsertContact(ctx, tx, waID, m.BSUID, m.ProfileName)
+		if err != nil {
+			return err
+		}
+		switch {
+		case m.Reaction != nil:
+			if err := s.applyReaction(ctx, tx, ch.ID, m.Reaction, m.Timestamp, res); err != nil {
+				return err
+			}
+		case m.RevokedID != "":
+			if err := s.applyRevoke(ctx, tx, ch.ID, m.RevokedID, res); err != nil {
+				return err
+			}
+		case m.NumberChange != nil:
+			if err := s.changeNumber(ctx, tx, ch, contact, m, res); err != nil {
+				return err
+			}
+		case m.Message != nil:
+			if err := s.storeInbound(ctx, tx, ch, contact, m.Message, res); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// upsertContact finds the contact by WhatsApp id (or business-scoped id), creating it when new, and
+// locks its row so one contact's messages are stored one transaction at a time.
+func (s *Store) upsertContact(ctx context.Context, tx *gorm.DB, waID, bsuid, name string) (*contactRow, error) {
+	if waID == "" && bsuid == "" {
+		return nil, switchboard.Errorf(switchboard.EINVALID, "A message without a sender id cannot be stored.")
+	}
+	col, key := "wa_id", waID
+	if waID == "" {
+		col, key = "bsuid", bsuid
+	}
+	now := s.now()
+	row := contactRow{Name: name, Phone: switchboard.PhoneFromWaID(waID), Tags: "[]", CreatedAt: now, UpdatedAt: now}
+	if waID != "" {
+		row.WaID = &waID
+	}
+	if bsuid != "" {
+		row.BSUID = &bsuid
+	}
+	if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: col}}, TargetWhere: clause.Where{Exprs: []clause.Expression{
+		clause.Expr{SQL: col + " IS NOT NULL"}}}, DoNothing: true}).Create(&row).Error; err != nil {
+		return nil, err
+	}
+	var got contactRow
+	if err := tx.Clauses(forUpdate()).Where(col+" = ?", key).Take(&got).Error; err != nil {
+		return nil, err
+	}
+	updates := map[string]any{}
+	if name != "" && name != got.Name {
+		updates["name"] = name
+	}
+	if bsuid != "" && got.BSUID == nil {
+		updates["bsuid"] = bsuid
+	}
+	if len(updates) > 0 {
+		updates["updated_at"] = now
+		if err := tx.Model(&contactRow{}).Where("id = ?", got.ID).Updates(updates).Error; err != nil {
+			return nil, err
+		}
+		if name != "" {
+			got.Name = name
+		}
+	}
+	return &got, nil
+}
+
+// activeConversation returns the contact's conversation on the channel that a new customer message
+// belongs to: the open or pending one, else a resolved one reopened within the reopen window, else a
+// new one. created/reopened tell which.
+func (s *Store) activeConversation(ctx context.Context, tx *gorm.DB, ch *switchboard.Channel, contactID int64, at time.Time) (conv *conversationRow, created, reopened bool, err error) {
+	var rows []conversationRow
+	if err := tx.Where("channel_id = ? AND contact_id = ?", ch.ID, contactID).Order("id DESC").Limit(1).Find(&rows).Error; err != nil {
+		return nil, false, false, err
+	}
+	now := s.now()
+	if len(rows) == 1 {
+		c := &rows[0]
+		if c.Status != switchboard.StatusResolved {
+			return c, false, false, nil
+		}
+		window := time.Duration(ch.Settings.ReopenWindowHours) * time.Hour
+		if c.ResolvedAt != nil && at.Sub(*c.ResolvedAt) <= window {
+			if err := tx.Model(&conversationRow{}).Where("id = ?", c.ID).
+				Updates(map[string]any{"status": switchboard.StatusOpen, "updated_at": now}).Error; err != nil {
+				return nil, false, false, err
+			}
+			c.Status = switchboard.StatusOpen
+			return c, false, true, nil
+		}
+	}
+	c := &conversationRow{ChannelID: ch.ID, ContactID: contactID, Status: switchboard.StatusOpen, CreatedAt: now, UpdatedAt: now}
+	if err := tx.Create(c).Error; err != nil {
+		return nil, false, false, err
+	}
+	return c, true, false, nil
+}
+
+// preview shortens a message for the conversation list.
+func preview(m *switchboard.Message) string {
+	t := strings.Join(strings.Fields(m.Text), " ")
+	if t == "" {
+		t = "[" + m.Type + "]"
+	}
+	if utf8.RuneCountInString(t) > 140 {
+		t = string([]rune(t)[:140]) + "…"
+	}
+	return t
+}
+
+func (s *Store) storeInbound(ctx context.Context, tx *gorm.DB, ch *switchboard.Channel, contact *contactRow, m *switchboard.Message, res *switchboard.IngestResult) error {
+	now := s.now()
+	at := now
+	if m.Timestamp != nil && !m.Timestamp.IsZero() {
+		at = utc(*m.Timestamp)
+	}
+	// A retry of a stored message changes nothing.
+	var dup int64
+	if err := tx.Model(&messageRow{}).Where("channel_id = ? AND external_id = ?", ch.ID, m.ExternalID).Count(&dup).Error; err != nil {
+		return err
+	}
+	if dup > 0 {
+		res.Duplicates++
+		return nil
+	}
+	conv, created, reopened, err := s.activeConversation(ctx, tx, ch, contact.ID, at)
+	if err != nil {
+		return err
+	}
+	msg := *m
+	msg.ConversationID, msg.ChannelID = conv.ID, ch.ID
+	msg.Direction, msg.Sender, msg.Status = switchboard.Inbound, switchboard.SenderCustomer, switchboard.MsgReceived
+	msg.CreatedAt, msg.Timestamp = now, &at
+	row := messageToRow(&msg)
+	row.ID = 0
+	ins := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "channel_id"}, {Name: "external_id"}},
+		TargetWhere: clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "external_id IS NOT NULL"}}}, DoNothing: true}).Create(row)
+	if ins.Error != nil {
+		return ins.Error
+	}
+	if ins.RowsAffected == 0 {
+		res.Duplicates++
+		return nil
+	}
+	msg.ID = row.ID
+	lastInbound := at
+	if conv.LastInboundAt != nil && conv.LastInboundAt.After(at) {
+		lastInbound = *conv.LastInboundAt // an older message delivered late does not shorten the window
+	}
+	updates := map[string]any{"last_inbound_at": lastInbound, "unread_count": gorm.Expr("unread_count + 1"), "updated_at": now}
+	if conv.LastMessageAt == nil || !at.Before(*conv.LastMessageAt) {
+		updates["last_message_at"] = at
+		updates["last_message_preview"] = preview(&msg)
+	}
+	if err := tx.Model(&conversationRow{}).Where("id = ?", conv.ID).Updates(updates).Error; err != nil {
+		return err
+	}
+	if err := tx.Where("id = ?", conv.ID).Take(conv).Error; err != nil {
+		return err
+	}
+	job, _ := json.Marshal(switchboard.InboundJob{ConversationID: conv.ID, MessageID: msg.ID, NewConversation: created, Reopened: reopened})
+	if err := s.enqueueJob(ctx, tx, &switchboard.Job{Kind: switchboard.InboundJobKind, Key: switchboard.ConversationJobKey(conv.ID), Payload: job}); err != nil {
+		return err
+	}
+	convView := conv.toDomain()
+	convView.Contact = contact.toDomain()
+	typ := switchboard.EventConversationUpdated
+	if created {
+		typ = switchboard.EventConversationCreated
+	}
+	for _, e := range []struct {
+		typ  string
+		data any
+	}{{typ, convView}, {switchboard.EventMessageCreated, &msg}} {
+		ev, err := s.recordEvent(ctx, tx, e.typ, ch.ID, conv.ID, e.data)
+		if err != nil {
+			return err
+		}
+		res.Events = append(res.Events, ev)
+	}
+	res.Messages++
+	return nil
+}
+
+// lockMessage returns the channel's message with this wamid, locked, or nil when unknown.
+func (s *Store) lockMessage(tx *gorm.DB, channelID int64, externalID string) (*messageRow, error) {
+	var row messageRow
+	err := tx.Clauses(forUpdate()).Where("channel_id = ? AND external_id = ?", channelID, externalID).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil
+	}
+	return &row, err
+}
+
+func (s *Store) messageUpdated(ctx context.Context, tx *gorm.DB, row *messageRow, res *switchboard.IngestResult) error {
+	ev, err := s.recordEvent(ctx, tx, switchboard.EventMessageUpdated, row.ChannelID, row.ConversationID, row.toDomain())
+	if err != nil {
+		return err
+	}
+	res.Events = append(res.Events, ev)
+	return nil
+}
+
+// applyReaction sets or removes the customer's reaction on one of the channel's messages. A reaction
+// to a message we do not know is dropped: there is nothing to show it on.
+func (s *Store) applyReaction(ctx context.Context, tx *gorm.DB, channelID int64, r *switchboard.ReactionChange, at time.Time, res *switchboard.IngestResult) error {
+	row, err := s.lockMessage(tx, channelID, r.TargetExternalID)
+	if err != nil || row == nil {
+		return err
+	}
+	var reactions []switchboard.Reaction
+	json.Unmarshal([]byte(row.Reactions), &reactions)
+	kept := reactions[:0]
+	for _, x := range reactions {
+		if x.Sender != switchboard.SenderCustomer {
+			kept = append(kept, x)
+		}
+	}
+	if !r.Removed {
+		if at.IsZero() {
+			at = s.now()
+		}
+		kept = append(kept, switchboard.Reaction{Emoji: r.Emoji, Sender: switchboard.SenderCustomer, At: utc(at)})
+	}
+	b, _ := json.Marshal(kept)
+	row.Reactions = string(b)
+	if err := tx.Model(&messageRow{}).Where("id = ?", row.ID).Update("reactions", row.Reactions).Error; err != nil {
+		return err
+	}
+	return s.messageUpdated(ctx, tx, row, res)
+}
+
+// applyRevoke marks a message the customer deleted; its text is kept for the agents' record.
+func (s *Store) applyRevoke(ctx context.Context, tx *gorm.DB, channelID int64, externalID string, res *switchboard.IngestResult) error {
+	row, err := s.lockMessage(tx, channelID, externalID)
+	if err != nil || row == nil {
+		return err
+	}
+	payload := map[string]any{}
+	if row.Payload != nil {
+		json.Unmarshal([]byte(*row.Payload), &payload)
+	}
+	payload["revoked"] = true
+	b, _ := json.Marshal(payload)
+	p := string(b)
+	row.Payload = &p
+	if err := tx.Model(&messageRow{}).Where("id = ?", row.ID).Update("payload", p).Error; err != nil {
+		return err
+	}
+	return s.messageUpdated(ctx, tx, row, res)
+}
+
+// changeNumber re-keys the contact to its new WhatsApp id and notes the change in its conversation.
+// If the new number already belongs to another contact, both are kept and the note says so.
+func (s *Store) changeNumber(ctx context.Context, tx *gorm.DB, ch *switchboard.Channel, contact *contactRow, m *switchboard.InboundMessage, res *switchboard.IngestResult) error {
+	nc := m.NumberChange
+	note := "The customer changed their number from " + switchboard.PhoneFromWaID(nc.OldWaID) + " to " + switchboard.PhoneFromWaID(nc.NewWaID) + "."
+	var taken int64
+	if err := tx.Model(&contactRow{}).Where("wa_id = ? AND id <> ?", nc.NewWaID, contact.ID).Count(&taken).Error; err != nil {
+		return err
+	}
+	if taken == 0 && nc.NewWaID != "" {
+		if err := tx.Model(&contactRow{}).Where("id = ?", contact.ID).Updates(map[string]any{
+			"wa_id": nc.NewWaID, "phone": switchboard.PhoneFromWaID(nc.NewWaID), "updated_at": s.now()}).Error; err != nil {
+			return err
+		}
+	} else if taken > 0 {
+		note += " That number already belongs to another contact, so both are kept."
+	}
+	msg := &switchboard.Message{Type: switchboard.TypeActivity, Text: note, ExternalID: m.ExternalID}
+	if !m.Timestamp.IsZero() {
+		at := m.Timestamp
+		msg.Timestamp = &at
+	}
+	return s.storeInbound(ctx, tx, ch, contact, msg, res)
+}

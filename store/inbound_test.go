@@ -1,0 +1,219 @@
+package store_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"switchboard"
+	"switchboard/store"
+	"switchboard/store/storetest"
+)
+
+var t0 = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+
+func textMsg(waID, name, wamid, text string, at time.Time) switchboard.InboundMessage {
+	return switchboard.InboundMessage{WaID: waID, ProfileName: name, ExternalID: wamid, Timestamp: at,
+		Message: &switchboard.Message{Type: switchboard.TypeText, Text: text, ExternalID: wamid, Timestamp: &at}}
+}
+
+func TestIngestNewConversationOnce(t *testing.T) {
+	clock := switchboard.NewManualClock(t0)
+	storetest.EachWith(t, storetest.Options{Clock: clock}, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		ch := mustChannel(t, s, "106540352242922")
+		batch := &switchboard.InboundBatch{Messages: []switchboard.InboundMessage{
+			textMsg("33612345678", "Marie", "wamid.A1", "Bonjour", t0.Add(-time.Minute)),
+			textMsg("14155550100", "John", "wamid.B1", "Hello", t0.Add(-time.Minute)),
+			textMsg("33612345678", "Marie", "wamid.A2", "Vous êtes là ?", t0),
+		}}
+		res, err := s.IngestInbound(ctx, ch, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Messages != 3 || res.Duplicates != 0 || len(res.Events) != 6 {
+			t.Fatalf("result: %+v", res)
+		}
+		convs, _, err := s.ListConversations(ctx, store.ConversationFilter{})
+		if err != nil || len(convs) != 2 {
+			t.Fatalf("a batch with two contacts makes two conversations: %d %v", len(convs), err)
+		}
+		marie := convs[0]
+		if marie.Contact.Name != "Marie" || marie.Contact.Phone != "+33612345678" || marie.UnreadCount != 2 ||
+			marie.LastMessage != "Vous êtes là ?" || !marie.LastInboundAt.Equal(t0) || !marie.WindowExpiresAt.Equal(t0.Add(24*time.Hour)) {
+			t.Fatalf("conversation: %+v contact %+v", marie, marie.Contact)
+		}
+		msgs, _, _ := s.ListMessages(ctx, marie.ID, "", 0)
+		if len(msgs) != 2 || msgs[0].Text != "Bonjour" || msgs[1].ExternalID != "wamid.A2" || msgs[0].Status != switchboard.MsgReceived {
+			t.Fatalf("messages: %+v", msgs)
+		}
+		jobs, _ := s.ListJobs(ctx, store.JobFilter{State: switchboard.JobQueued})
+		if len(jobs) != 3 {
+			t.Fatalf("one inbound job per new message, got %d", len(jobs))
+		}
+		// Meta delivers the same webhook again: nothing changes.
+		res, err = s.IngestInbound(ctx, ch, batch)
+		if err != nil || res.Messages != 0 || res.Duplicates != 3 || len(res.Events) != 0 {
+			t.Fatalf("redelivery: %+v %v", res, err)
+		}
+		if jobs, _ := s.ListJobs(ctx, store.JobFilter{}); len(jobs) != 3 {
+			t.Fatalf("redelivery enqueued jobs: %d", len(jobs))
+		}
+	})
+}
+
+func TestIngestConcurrentDuplicates(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		ch := mustChannel(t, s, "106540352242922")
+		for round := 0; round < 5; round++ {
+			batch := &switchboard.InboundBatch{Messages: []switchboard.InboundMessage{
+				textMsg("33612345678", "Marie", fmt.Sprintf("wamid.R%d", round), "hi", t0),
+				textMsg(fmt.Sprintf("4477009%05d", round), "New", fmt.Sprintf("wamid.N%d", round), "hello", t0),
+			}}
+			var wg sync.WaitGroup
+			errs := make(chan error, 3)
+			for i := 0; i < 3; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if _, err := s.IngestInbound(ctx, ch, batch); err != nil {
+						errs <- err
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatalf("concurrent delivery failed: %v", err)
+			}
+		}
+		convs, _, _ := s.ListConversations(ctx, store.ConversationFilter{Limit: 100})
+		if len(convs) != 6 {
+			t.Fatalf("want 6 conversations (Marie + 5 new contacts), got %d", len(convs))
+		}
+		total := 0
+		for _, c := range convs {
+			msgs, _, _ := s.ListMessages(ctx, c.ID, "", 100)
+			total += len(msgs)
+		}
+		if total != 10 {
+			t.Fatalf("each message stored exactly once: want 10, got %d", total)
+		}
+	})
+}
+
+func TestIngestReopenWindow(t *testing.T) {
+	clock := switchboard.NewManualClock(t0)
+	storetest.EachWith(t, storetest.Options{Clock: clock}, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		ch := mustChannel(t, s, "106540352242922")
+		ingest := func(wamid string, at time.Time) *switchboard.Conversation {
+			t.Helper()
+			clock.Set(at)
+			if _, err := s.IngestInbound(ctx, ch, &switchboard.InboundBatch{Messages: []switchboard.InboundMessage{textMsg("33612345678", "Marie", wamid, "hi", at)}}); err != nil {
+				t.Fatal(err)
+			}
+			convs, _, _ := s.ListConversations(ctx, store.ConversationFilter{})
+			return convs[0]
+		}
+		first := ingest("wamid.1", t0)
+		if err := s.ResolveForTest(ctx, first.ID, t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		again := ingest("wamid.2", t0.Add(10*time.Hour))
+		if again.ID != first.ID || again.Status != switchboard.StatusOpen {
+			t.Fatalf("a message within the reopen window reopens the conversation: %+v", again)
+		}
+		if err := s.ResolveForTest(ctx, first.ID, t0.Add(11*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		later := ingest("wamid.3", t0.Add(11*time.Hour+25*time.Hour))
+		if later.ID == first.ID {
+			t.Fatal("a message after the reopen window starts a new conversation")
+		}
+	})
+}
+
+func TestIngestReactionsStatusesAndNumberChange(t *testing.T) {
+	clock := switchboard.NewManualClock(t0)
+	storetest.EachWith(t, storetest.Options{Clock: clock}, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		ch := mustChannel(t, s, "106540352242922")
+		if _, err := s.IngestInbound(ctx, ch, &switchboard.InboundBatch{Messages: []switchboard.InboundMessage{textMsg("33612345678", "Marie", "wamid.in", "hi", t0)}}); err != nil {
+			t.Fatal(err)
+		}
+		convs, _, _ := s.ListConversations(ctx, store.ConversationFilter{})
+		conv := convs[0]
+
+		// A status that arrives before its message is parked, then applied when the message appears.
+		early := &switchboard.InboundBatch{Statuses: []switchboard.StatusUpdate{{ExternalID: "wamid.out", Status: "delivered", At: t0.Add(2 * time.Second)}}}
+		if res, err := s.IngestInbound(ctx, ch, early); err != nil || res.Parked != 1 {
+			t.Fatalf("early status: %+v %v", res, err)
+		}
+		out, err := s.InsertOutboundForTest(ctx, conv.ID, ch.ID, "wamid.out")
+		if err != nil || out.Status != switchboard.MsgDelivered || out.DeliveredAt == nil {
+			t.Fatalf("parked status not applied: %+v %v", out, err)
+		}
+		// Statuses in any order end at the highest; a late "sent" or "delivered" never undoes "read".
+		for _, st := range []string{"read", "sent", "delivered", "sent"} {
+			b := &switchboard.InboundBatch{Statuses: []switchboard.StatusUpdate{{ExternalID: "wamid.out", Status: st, At: t0.Add(5 * time.Second)}}}
+			if _, err := s.IngestInbound(ctx, ch, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if m, _ := s.Message(ctx, out.ID); m.Status != switchboard.MsgRead || m.SentAt == nil || m.ReadAt == nil {
+			t.Fatalf("after out-of-order statuses: %+v", m)
+		}
+		// Failed is final and keeps Meta's reason.
+		fail := &switchboard.InboundBatch{Statuses: []switchboard.StatusUpdate{{ExternalID: "wamid.out", Status: "failed", At: t0.Add(6 * time.Second),
+			Error: &switchboard.MessageError{Code: 131047, Title: "Re-engagement message"}}}}
+		if _, err := s.IngestInbound(ctx, ch, fail); err != nil {
+			t.Fatal(err)
+		}
+		late := &switchboard.InboundBatch{Statuses: []switchboard.StatusUpdate{{ExternalID: "wamid.out", Status: "read", At: t0.Add(7 * time.Second)}}}
+		s.IngestInbound(ctx, ch, late)
+		if m, _ := s.Message(ctx, out.ID); m.Status != switchboard.MsgFailed || m.Error == nil || m.Error.Code != 131047 || m.Error.Title != "Re-engagement message" {
+			t.Fatalf("failed must be final: %+v", m)
+		}
+
+		// A reaction attaches to its target; a reaction without emoji removes it.
+		react := func(emoji string, removed bool) *switchboard.Message {
+			b := &switchboard.InboundBatch{Messages: []switchboard.InboundMessage{{WaID: "33612345678", ExternalID: "wamid.r" + emoji,
+				Reaction: &switchboard.ReactionChange{TargetExternalID: "wamid.out", Emoji: emoji, Removed: removed}}}}
+			if _, err := s.IngestInbound(ctx, ch, b); err != nil {
+				t.Fatal(err)
+			}
+			m, _ := s.Message(ctx, out.ID)
+			return m
+		}
+		if m := react("👍", false); len(m.Reactions) != 1 || m.Reactions[0].Emoji != "👍" {
+			t.Fatalf("reaction: %+v", m.Reactions)
+		}
+		if m := react("", true); len(m.Reactions) != 0 {
+			t.Fatalf("reaction removal: %+v", m.Reactions)
+		}
+		msgs, _, _ := s.ListMessages(ctx, conv.ID, "", 0)
+		if len(msgs) != 2 {
+			t.Fatalf("reactions must not add messages: %d", len(msgs))
+		}
+
+		// A number change re-keys the contact and notes it in the conversation.
+		nc := &switchboard.InboundBatch{Messages: []switchboard.InboundMessage{{WaID: "33612345678", ExternalID: "wamid.sys", Timestamp: t0,
+			NumberChange: &switchboard.NumberChange{OldWaID: "33612345678", NewWaID: "33698765432"}}}}
+		if _, err := s.IngestInbound(ctx, ch, nc); err != nil {
+			t.Fatal(err)
+		}
+		c, _ := s.Conversation(ctx, conv.ID)
+		if c.Contact.WaID != "33698765432" || c.Contact.Phone != "+33698765432" {
+			t.Fatalf("contact not re-keyed: %+v", c.Contact)
+		}
+		if _, err := s.IngestInbound(ctx, ch, &switchboard.InboundBatch{Messages: []switchboard.InboundMessage{textMsg("33698765432", "Marie", "wamid.new", "c'est moi", t0)}}); err != nil {
+			t.Fatal(err)
+		}
+		if convs, _, _ := s.ListConversations(ctx, store.ConversationFilter{}); len(convs) != 1 {
+			t.Fatalf("messages from the new number continue the same conversation: %d conversations", len(convs))
+		}
+	})
+}
