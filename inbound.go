@@ -89,3 +89,19 @@ type IngestResult struct {
 	// Events are the changes to publish to agents, already written to the event log.
 	Events []Event
 }
+
+// MediaJobKind is the kind of job that downloads an inbound attachment from Meta.
+const MediaJobKind = "media.fetch"
+
+// MediaJob is the payload of a media job.
+type MediaJob struct {
+	MessageID int64 `json:"message_id"`
+}
+
+// SendJobKind is the kind of job that sends one outbound message through the Graph API.
+const SendJobKind = "send"
+
+// SendJob is the payload of a send job.
+type SendJob struct {
+	MessageID int64 `json:"message_id"`
+}

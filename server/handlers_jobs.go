@@ -52,3 +52,16 @@ func (s *Server) handleRetryJob(c echo.Context) error {
 	}
 	return c.NoContent(http.StatusAccepted)
 }
+
+// handleListDeadLetters lists signed webhooks that could not be parsed, newest first.
+func (s *Server) handleListDeadLetters(c echo.Context) error {
+	limit, err := queryInt(c, "limit", 1, 500)
+	if err != nil {
+		return err
+	}
+	letters, err := s.store.ListDeadLetters(c.Request().Context(), limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, list(letters))
+}

@@ -13,6 +13,7 @@ import (
 
 	"switchboard"
 	"switchboard/config"
+	"switchboard/pipeline"
 	"switchboard/server"
 	"switchboard/store"
 )
@@ -29,7 +30,8 @@ const adminPassword = "correct-horse-battery"
 func newTestServer(t *testing.T, st *store.Store) *testServer {
 	t.Helper()
 	cfg := &config.Config{PublicURL: "http://localhost:8080", SessionTTL: 24 * time.Hour}
-	srv := server.New(server.Options{Config: cfg, Store: st, Web: http.NotFoundHandler()})
+	srv := server.New(server.Options{Config: cfg, Store: st, Web: http.NotFoundHandler(),
+		Inbound: pipeline.NewInbound(pipeline.InboundOptions{Store: st})})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	return &testServer{t: t, URL: hs.URL, Store: st}

@@ -17,6 +17,10 @@ type Metrics struct {
 	jobsFinished *prometheus.CounterVec
 	jobDuration  *prometheus.HistogramVec
 	jobsRunning  prometheus.Gauge
+
+	webhooks          *prometheus.CounterVec
+	inboundMessages   prometheus.Counter
+	duplicateMessages prometheus.Counter
 }
 
 // NewMetrics registers every metric on a fresh registry (plus Go runtime and process metrics).
@@ -36,8 +40,17 @@ func NewMetrics() *Metrics {
 		jobsRunning: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "switchboard_jobs_running", Help: "Jobs running in this process.",
 		}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_webhooks_total", Help: "Webhook deliveries from Meta by outcome (stored, dead_letter, bad_signature, too_large, ...).",
+		}, []string{"outcome"}),
+		inboundMessages: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "switchboard_inbound_messages_total", Help: "Customer messages stored.",
+		}),
+		duplicateMessages: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "switchboard_inbound_duplicates_total", Help: "Customer messages Meta delivered again (already stored).",
+		}),
 	}
-	m.registry.MustRegister(m.httpRequests, m.jobsFinished, m.jobDuration, m.jobsRunning,
+	m.registry.MustRegister(m.httpRequests, m.jobsFinished, m.jobDuration, m.jobsRunning, m.webhooks, m.inboundMessages, m.duplicateMessages,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -17,6 +17,10 @@ func (s *Server) routes() {
 	e.GET("/readyz", s.handleReadyz)
 	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()))
 
+	// Meta's webhooks (public; signed with the channel's app secret).
+	e.GET("/webhooks/whatsapp/:channel_id", s.handleWebhookVerify)
+	e.POST("/webhooks/whatsapp/:channel_id", s.handleWebhook)
+
 	api := e.Group("/api/v1", middleware.BodyLimit(maxAPIBody))
 
 	// Sign-in (public) and the signed-in agent.
@@ -48,6 +52,14 @@ func (s *Server) routes() {
 	api.GET("/channels/:id/members", s.handleListMembers, auth)
 	api.POST("/channels/:id/members", s.handlePutMember, admin)
 	api.DELETE("/channels/:id/members/:agent_id", s.handleRemoveMember, admin)
+
+	// Conversations and their messages, limited to the agent's channels.
+	api.GET("/conversations", s.handleListConversations, auth)
+	api.GET("/conversations/:id", s.handleGetConversation, auth)
+	api.GET("/conversations/:id/messages", s.handleListMessages, auth)
+
+	// Webhooks that were signed but could not be understood (admin).
+	api.GET("/dead-letters", s.handleListDeadLetters, admin)
 
 	// API tokens for integrations (admin).
 	api.GET("/tokens", s.handleListTokens, admin)

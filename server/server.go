@@ -14,6 +14,8 @@ import (
 
 	"switchboard"
 	"switchboard/config"
+	"switchboard/pipeline"
+	"switchboard/store"
 )
 
 // Store is everything the server reads and writes; each handler file declares the part it uses.
@@ -21,6 +23,8 @@ type Store interface {
 	AuthStore
 	AgentStore
 	ChannelStore
+	ConversationStore
+	ListDeadLetters(ctx context.Context, limit int) ([]store.DeadLetter, error)
 	TeamStore
 	TokenStore
 	JobAdminStore
@@ -34,6 +38,8 @@ type Options struct {
 	Clock   switchboard.Clock
 	Logger  *slog.Logger
 	Metrics *Metrics
+	// Inbound stores Meta's webhooks.
+	Inbound *pipeline.Inbound
 	// Web serves the browser app for every GET the API does not own.
 	Web http.Handler
 }
@@ -45,6 +51,7 @@ type Server struct {
 	clock   switchboard.Clock
 	log     *slog.Logger
 	metrics *Metrics
+	inbound *pipeline.Inbound
 	web     http.Handler
 	echo    *echo.Echo
 
@@ -67,7 +74,7 @@ func New(opts Options) *Server {
 		opts.Metrics = NewMetrics()
 	}
 	s := &Server{
-		cfg: opts.Config, store: opts.Store, clock: opts.Clock, log: opts.Logger, metrics: opts.Metrics, web: opts.Web,
+		cfg: opts.Config, store: opts.Store, clock: opts.Clock, log: opts.Logger, metrics: opts.Metrics, inbound: opts.Inbound, web: opts.Web,
 		// Failed sign-ins: a burst of 20 per address, then one every 6 s; 8 per account, then one every 30 s.
 		loginByIP:    newLimiter(6*time.Second, 20),
 		loginByEmail: newLimiter(30*time.Second, 8),

@@ -201,3 +201,13 @@ func (s *Store) SetChannelStatus(ctx context.Context, id int64, status, reason s
 	return translate(s.conn(ctx).Model(&channelRow{}).Where("id = ?", id).
 		Updates(map[string]any{"status": status, "status_reason": reason, "updated_at": s.now()}).Error)
 }
+
+// ChannelByPhoneNumberID returns the live channel connected to a Meta phone number id.
+func (s *Store) ChannelByPhoneNumberID(ctx context.Context, phoneNumberID string) (*switchboard.Channel, error) {
+	var row channelRow
+	err := s.conn(ctx).Where("phone_number_id = ? AND deleted_at IS NULL", phoneNumberID).Take(&row).Error
+	if err != nil {
+		return nil, translateNotFound(err, "Channel")
+	}
+	return s.channelToDomain(&row)
+}

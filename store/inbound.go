@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -266,6 +267,12 @@ func (s *Store) storeInbound(ctx context.Context, tx *gorm.DB, ch *switchboard.C
 	job, _ := json.Marshal(switchboard.InboundJob{ConversationID: conv.ID, MessageID: msg.ID, NewConversation: created, Reopened: reopened})
 	if err := s.enqueueJob(ctx, tx, &switchboard.Job{Kind: switchboard.InboundJobKind, Key: switchboard.ConversationJobKey(conv.ID), Payload: job}); err != nil {
 		return err
+	}
+	if msg.Media != nil && msg.Media.Status == switchboard.MediaPending {
+		mj, _ := json.Marshal(switchboard.MediaJob{MessageID: msg.ID})
+		if err := s.enqueueJob(ctx, tx, &switchboard.Job{Kind: switchboard.MediaJobKind, Key: "media:" + strconv.FormatInt(msg.ID, 10), Payload: mj}); err != nil {
+			return err
+		}
 	}
 	convView := conv.toDomain()
 	convView.Contact = contact.toDomain()

@@ -60,7 +60,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	metrics := server.NewMetrics()
-	srv := server.New(server.Options{Config: cfg, Store: st, Clock: clock, Logger: log, Metrics: metrics, Web: web.Handler()})
+	inbound := pipeline.NewInbound(pipeline.InboundOptions{Store: st, Logger: log})
+	srv := server.New(server.Options{Config: cfg, Store: st, Clock: clock, Logger: log, Metrics: metrics, Inbound: inbound, Web: web.Handler()})
 	runner := pipeline.NewRunner(pipeline.RunnerOptions{
 		Store: st, Workers: cfg.Workers, Clock: clock, Logger: log, Metrics: metrics,
 		Handlers: map[string]pipeline.Handler{},

@@ -1,0 +1,233 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sort"
+
+	"switchboard"
+	"switchboard/whatsapp"
+)
+
+// IngestStore is the storage webhook ingestion needs.
+type IngestStore interface {
+	Channel(ctx context.Context, id int64) (*switchboard.Channel, error)
+	ChannelByPhoneNumberID(ctx context.Context, phoneNumberID string) (*switchboard.Channel, error)
+	IngestInbound(ctx context.Context, ch *switchboard.Channel, b *switchboard.InboundBatch) (*switchboard.IngestResult, error)
+	RecordDeadLetter(ctx context.Context, channelID int64, body []byte, reason string) error
+}
+
+// Publisher delivers committed events to the agents' screens.
+type Publisher interface {
+	Publish(ctx context.Context, events []switchboard.Event)
+}
+
+// WebhookOutcome says what became of a webhook delivery, for metrics and logs.
+type WebhookOutcome string
+
+// The outcomes of Receive.
+const (
+	WebhookStored     WebhookOutcome = "stored"
+	WebhookDeadLetter WebhookOutcome = "dead_letter"
+)
+
+// Inbound turns Meta's webhooks into stored conversations.
+type Inbound struct {
+	store     IngestStore
+	publisher Publisher
+	log       *slog.Logger
+}
+
+// InboundOptions configure NewInbound.
+type InboundOptions struct {
+	Store     IngestStore
+	Publisher Publisher
+	Logger    *slog.Logger
+}
+
+// NewInbound returns the webhook ingestion service.
+func NewInbound(opts InboundOptions) *Inbound {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Inbound{store: opts.Store, publisher: opts.Publisher, log: opts.Logger}
+}
+
+// Receive checks and stores one webhook POST made to a channel's URL. The signature must verify with
+// the channel's app secret (EUNAUTHORIZED otherwise, and nothing is stored). Changes for another
+// phone number are stored on that number's channel when the same Meta app (the same app secret) owns
+// it, as happens when one app serves several numbers; otherwise they are refused and logged. A signed
+// body that cannot be parsed is kept as a dead letter and acknowledged. Nothing is acknowledged
+// before it is committed.
+func (in *Inbound) Receive(ctx context.Context, channelID int64, body []byte, signature string) (WebhookOutcome, *switchboard.IngestResult, error) {
+	ch, err := in.store.Channel(ctx, channelID)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := whatsapp.VerifySignature(body, signature, ch.AppSecret); err != nil {
+		msg := "The X-Hub-Signature-256 header is missing."
+		if errors.Is(err, whatsapp.ErrSignatureInvalid) {
+			msg = "The X-Hub-Signature-256 signature does not match this channel's app secret."
+		}
+		return "", nil, switchboard.Errorf(switchboard.EUNAUTHORIZED, "%s", msg)
+	}
+	hook, err := whatsapp.ParseWebhook(body)
+	if err != nil {
+		if derr := in.store.RecordDeadLetter(ctx, ch.ID, body, err.Error()); derr != nil {
+			return "", nil, derr
+		}
+		in.log.Warn("webhook kept as dead letter", "channel_id", ch.ID, "err", err)
+		return WebhookDeadLetter, nil, nil
+	}
+	byChannel := map[int64]*switchboard.InboundBatch{}
+	channels := map[int64]*switchboard.Channel{ch.ID: ch}
+	for i := range hook.Changes {
+		c := &hook.Changes[i]
+		target := ch
+		if c.PhoneNumberID != "" && c.PhoneNumberID != ch.PhoneNumberID {
+			target = in.siblingChannel(ctx, ch, c.PhoneNumberID, body, signature)
+			if target == nil {
+				continue
+			}
+			channels[target.ID] = target
+		}
+		b := byChannel[target.ID]
+		if b == nil {
+			b = &switchboard.InboundBatch{}
+			byChannel[target.ID] = b
+		}
+		addChange(b, c)
+	}
+	total := &switchboard.IngestResult{}
+	ids := make([]int64, 0, len(byChannel))
+	for id := range byChannel {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	for _, id := range ids {
+		res, err := in.store.IngestInbound(ctx, channels[id], byChannel[id])
+		if err != nil {
+			return "", nil, err
+		}
+		total.Messages += res.Messages
+		total.Duplicates += res.Duplicates
+		total.Statuses += res.Statuses
+		total.Parked += res.Parked
+		total.Events = append(total.Events, res.Events...)
+	}
+	if in.publisher != nil && len(total.Events) > 0 {
+		in.publisher.Publish(ctx, total.Events)
+	}
+	return WebhookStored, total, nil
+}
+
+// siblingChannel returns the channel of another phone number when the same Meta app signed the body
+// for it, or nil (and logs) when the change must be refused.
+func (in *Inbound) siblingChannel(ctx context.Context, posted *switchboard.Channel, phoneNumberID string, body []byte, signature string) *switchboard.Channel {
+	other, err := in.store.ChannelByPhoneNumberID(ctx, phoneNumberID)
+	if err == nil && whatsapp.VerifySignature(body, signature, other.AppSecret) == nil {
+		return other
+	}
+	in.log.Warn("webhook change refused: phone number id does not belong to this channel",
+		"channel_id", posted.ID, "channel_phone_number_id", posted.PhoneNumberID, "payload_phone_number_id", phoneNumberID)
+	return nil
+}
+
+// addChange translates one webhook change into the batch.
+func addChange(b *switchboard.InboundBatch, c *whatsapp.Change) {
+	if c.Field != whatsapp.FieldMessages {
+		b.Events = append(b.Events, switchboard.ChannelEvent{Field: c.Field, Payload: c.Raw})
+		return
+	}
+	for _, m := range c.Messages {
+		contact, _ := c.ContactFor(m)
+		b.Messages = append(b.Messages, inboundMessage(m, contact))
+	}
+	for _, st := range c.Statuses {
+		u := switchboard.StatusUpdate{ExternalID: st.ID, Status: st.Status, At: st.Timestamp, Payload: st.Raw}
+		if len(st.Errors) > 0 {
+			u.Error = messageError(st.Errors[0])
+		}
+		b.Statuses = append(b.Statuses, u)
+	}
+	if len(c.Errors) > 0 {
+		raw, _ := json.Marshal(c.Errors)
+		b.Events = append(b.Events, switchboard.ChannelEvent{Field: "errors", Payload: raw})
+	}
+}
+
+func messageError(e whatsapp.Error) *switchboard.MessageError {
+	details := e.Details
+	if details == "" && e.Message != e.Title {
+		details = e.Message
+	}
+	return &switchboard.MessageError{Code: e.Code, Title: e.Title, Details: details}
+}
+
+// inboundMessage translates one customer message.
+func inboundMessage(m whatsapp.Message, contact whatsapp.Contact) switchboard.InboundMessage {
+	waID := contact.WaID
+	if waID == "" {
+		waID = m.From
+	}
+	bsuid := contact.UserID
+	if bsuid == "" {
+		bsuid = m.FromUserID
+	}
+	in := switchboard.InboundMessage{WaID: waID, BSUID: bsuid, ProfileName: contact.Name, ExternalID: m.ID, Timestamp: m.Timestamp}
+	switch {
+	case m.Reaction != nil:
+		in.Reaction = &switchboard.ReactionChange{TargetExternalID: m.Reaction.MessageID, Emoji: m.Reaction.Emoji, Removed: m.Reaction.Removed}
+		return in
+	case m.Revoke != nil:
+		in.RevokedID = m.Revoke.OriginalMessageID
+		return in
+	case m.System != nil && m.System.NewWaID != "":
+		in.NumberChange = &switchboard.NumberChange{OldWaID: m.From, NewWaID: m.System.NewWaID, Text: m.Text}
+		return in
+	}
+	msg := &switchboard.Message{Type: m.Type, Text: m.Text, ExternalID: m.ID, Payload: m.Raw}
+	if !m.Timestamp.IsZero() {
+		at := m.Timestamp
+		msg.Timestamp = &at
+	}
+	if m.Context != nil {
+		msg.ReplyTo = m.Context.ID
+	}
+	switch m.Type {
+	case whatsapp.TypeSystem:
+		msg.Type = switchboard.TypeActivity // e.g. "security code changed"
+	case whatsapp.TypeText, whatsapp.TypeImage, whatsapp.TypeAudio, whatsapp.TypeVideo, whatsapp.TypeDocument,
+		whatsapp.TypeSticker, whatsapp.TypeLocation, whatsapp.TypeContacts, whatsapp.TypeInteractive,
+		whatsapp.TypeButton, whatsapp.TypeOrder:
+	default:
+		msg.Type = "unsupported"
+		if msg.Text == "" {
+			msg.Text = "The customer sent a message WhatsApp cannot show here"
+			if m.UnsupportedType != "" {
+				msg.Text += " (" + m.UnsupportedType + ")"
+			}
+			msg.Text += "."
+		}
+	}
+	if m.Media != nil {
+		msg.Media = &switchboard.Media{ExternalID: m.Media.ID, MimeType: m.Media.MimeType, SHA256: m.Media.SHA256,
+			Filename: m.Media.Filename, Voice: m.Media.Voice, Status: switchboard.MediaPending}
+		if m.Media.ID == "" {
+			msg.Media.Status = switchboard.MediaUnavailable
+		}
+	}
+	if len(m.Errors) > 0 {
+		msg.Error = messageError(m.Errors[0])
+		if msg.Media != nil {
+			msg.Media.Status = switchboard.MediaUnavailable // 131052: Meta could not fetch it either
+		}
+		if msg.Text == "" {
+			msg.Text = "WhatsApp could not deliver this " + m.Type + " message (" + msg.Error.Title + "); ask the customer to send it again."
+		}
+	}
+	in.Message = msg
+	return in
+}
