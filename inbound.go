@@ -10,9 +10,10 @@ import (
 // messages, delivery statuses of our messages, and other channel events. It is stored in one
 // transaction.
 type InboundBatch struct {
-	Messages []InboundMessage
-	Statuses []StatusUpdate
-	Events   []ChannelEvent
+	Messages  []InboundMessage
+	Statuses  []StatusUpdate
+	Events    []ChannelEvent
+	Templates []TemplateStatusChange
 }
 
 // InboundMessage is one customer message with the contact it came from. Exactly one of Message,
@@ -104,4 +105,13 @@ const SendJobKind = "send"
 // SendJob is the payload of a send job.
 type SendJob struct {
 	MessageID int64 `json:"message_id"`
+}
+
+// TemplateStatusChange is Meta's news that a template was approved, rejected, paused, disabled...
+type TemplateStatusChange struct {
+	ExternalID string
+	Name       string
+	Language   string
+	Status     string
+	Reason     string
 }

@@ -139,6 +139,10 @@ func (in *Inbound) siblingChannel(ctx context.Context, posted *switchboard.Chann
 func addChange(b *switchboard.InboundBatch, c *whatsapp.Change) {
 	if c.Field != whatsapp.FieldMessages {
 		b.Events = append(b.Events, switchboard.ChannelEvent{Field: c.Field, Payload: c.Raw})
+		if u := c.TemplateUpdate; u != nil {
+			b.Templates = append(b.Templates, switchboard.TemplateStatusChange{ExternalID: u.TemplateID, Name: u.Name,
+				Language: u.Language, Status: u.Event, Reason: u.Reason})
+		}
 		return
 	}
 	for _, m := range c.Messages {

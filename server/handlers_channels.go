@@ -121,6 +121,11 @@ func (s *Server) visibleChannel(c echo.Context) (*switchboard.Channel, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.channelFor(c, id)
+}
+
+// channelFor returns channel id if the current agent may see it.
+func (s *Server) channelFor(c echo.Context, id int64) (*switchboard.Channel, error) {
 	ctx := c.Request().Context()
 	ch, err := s.store.Channel(ctx, id)
 	if err != nil {

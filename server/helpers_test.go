@@ -23,18 +23,30 @@ type testServer struct {
 	t     *testing.T
 	URL   string
 	Store *store.Store
+	clock switchboard.Clock
 }
 
 const adminPassword = "correct-horse-battery"
 
 func newTestServer(t *testing.T, st *store.Store) *testServer {
 	t.Helper()
-	cfg := &config.Config{PublicURL: "http://localhost:8080", SessionTTL: 24 * time.Hour}
-	srv := server.New(server.Options{Config: cfg, Store: st, Web: http.NotFoundHandler(),
-		Inbound: pipeline.NewInbound(pipeline.InboundOptions{Store: st})})
+	return newTestServerClock(t, st, switchboard.SystemClock{})
+}
+
+// newTestServerClock is newTestServer with the clock the server reads (the 24-hour window).
+func newTestServerClock(t *testing.T, st *store.Store, clock switchboard.Clock) *testServer {
+	t.Helper()
+	ts := &testServer{t: t, Store: st, clock: clock}
+	cfg := &config.Config{PublicURL: "http://localhost:8080", SessionTTL: 30 * 24 * time.Hour}
+	srv := server.New(server.Options{Config: cfg, Store: st, Clock: clock, Web: http.NotFoundHandler(),
+		Inbound:  pipeline.NewInbound(pipeline.InboundOptions{Store: st}),
+		Outbound: pipeline.NewOutbound(pipeline.OutboundOptions{Store: st, Clock: ts.clock}),
+		Media:    pipeline.NewMedia(pipeline.MediaOptions{Store: st, Dir: t.TempDir()}),
+	})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	return &testServer{t: t, URL: hs.URL, Store: st}
+	ts.URL = hs.URL
+	return ts
 }
 
 // mustAgent creates an agent with a real password hash.

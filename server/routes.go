@@ -22,6 +22,8 @@ func (s *Server) routes() {
 	e.POST("/webhooks/whatsapp/:channel_id", s.handleWebhook)
 
 	api := e.Group("/api/v1", middleware.BodyLimit(maxAPIBody))
+	// Sending a message may carry an attachment: a larger limit for that one route.
+	upload := e.Group("/api/v1", middleware.BodyLimit(maxUploadBody))
 
 	// Sign-in (public) and the signed-in agent.
 	api.POST("/auth/login", s.handleLogin)
@@ -57,6 +59,13 @@ func (s *Server) routes() {
 	api.GET("/conversations", s.handleListConversations, auth)
 	api.GET("/conversations/:id", s.handleGetConversation, auth)
 	api.GET("/conversations/:id/messages", s.handleListMessages, auth)
+	upload.POST("/conversations/:id/messages", s.handleSendMessage, auth)
+	api.POST("/conversations/:id/messages/:message_id/retry", s.handleRetryMessage, auth)
+	api.GET("/messages/:id/media", s.handleMessageMedia, auth)
+
+	// Message templates: the cache of each channel's approved templates, synced from Meta.
+	api.GET("/templates", s.handleListTemplates, auth)
+	api.POST("/channels/:id/templates/sync", s.handleSyncTemplates, admin)
 
 	// Webhooks that were signed but could not be understood (admin).
 	api.GET("/dead-letters", s.handleListDeadLetters, admin)

@@ -24,6 +24,8 @@ type Store interface {
 	AgentStore
 	ChannelStore
 	ConversationStore
+	MessageStore
+	TemplateListStore
 	ListDeadLetters(ctx context.Context, limit int) ([]store.DeadLetter, error)
 	TeamStore
 	TokenStore
@@ -38,22 +40,28 @@ type Options struct {
 	Clock   switchboard.Clock
 	Logger  *slog.Logger
 	Metrics *Metrics
-	// Inbound stores Meta's webhooks.
-	Inbound *pipeline.Inbound
+	// Inbound stores Meta's webhooks; Outbound sends the business's messages.
+	Inbound   *pipeline.Inbound
+	Outbound  *pipeline.Outbound
+	Templates *pipeline.Templates
+	Media     *pipeline.Media
 	// Web serves the browser app for every GET the API does not own.
 	Web http.Handler
 }
 
 // Server is the HTTP server's handler and its dependencies.
 type Server struct {
-	cfg     *config.Config
-	store   Store
-	clock   switchboard.Clock
-	log     *slog.Logger
-	metrics *Metrics
-	inbound *pipeline.Inbound
-	web     http.Handler
-	echo    *echo.Echo
+	cfg       *config.Config
+	store     Store
+	clock     switchboard.Clock
+	log       *slog.Logger
+	metrics   *Metrics
+	inbound   *pipeline.Inbound
+	outbound  *pipeline.Outbound
+	templates *pipeline.Templates
+	media     *pipeline.Media
+	web       http.Handler
+	echo      *echo.Echo
 
 	loginByIP    *limiter
 	loginByEmail *limiter
@@ -74,7 +82,8 @@ func New(opts Options) *Server {
 		opts.Metrics = NewMetrics()
 	}
 	s := &Server{
-		cfg: opts.Config, store: opts.Store, clock: opts.Clock, log: opts.Logger, metrics: opts.Metrics, inbound: opts.Inbound, web: opts.Web,
+		cfg: opts.Config, store: opts.Store, clock: opts.Clock, log: opts.Logger, metrics: opts.Metrics, inbound: opts.Inbound, outbound: opts.Outbound,
+		templates: opts.Templates, media: opts.Media, web: opts.Web,
 		// Failed sign-ins: a burst of 20 per address, then one every 6 s; 8 per account, then one every 30 s.
 		loginByIP:    newLimiter(6*time.Second, 20),
 		loginByEmail: newLimiter(30*time.Second, 8),

@@ -58,6 +58,11 @@ func (s *Store) IngestInbound(ctx context.Context, ch *switchboard.Channel, b *s
 				return err
 			}
 		}
+		for i := range b.Templates {
+			if err := s.applyTemplateChange(ctx, tx, ch.ID, &b.Templates[i]); err != nil {
+				return err
+			}
+		}
 		for _, e := range b.Events {
 			row := channelEventRow{ChannelID: ch.ID, Field: e.Field, Payload: string(e.Payload), CreatedAt: s.now()}
 			if err := tx.Create(&row).Error; err != nil {

@@ -125,3 +125,45 @@ func (s *Store) updateOutbound(ctx context.Context, id int64, change func(ctx co
 	}
 	return out, res.Events, nil
 }
+
+// SetMedia records the state of a message's attachment (downloaded, or unavailable) and logs the
+// message.updated event.
+func (s *Store) SetMedia(ctx context.Context, messageID int64, media switchboard.Media) (*switchboard.Message, []switchboard.Event, error) {
+	var out *switchboard.Message
+	res := &switchboard.IngestResult{}
+	err := s.inTx(ctx, func(ctx context.Context, tx *gorm.DB) error {
+		res.Events = nil
+		var row messageRow
+		if err := tx.Clauses(forUpdate()).Where("id = ?", messageID).Take(&row).Error; err != nil {
+			return translateNotFound(err, "Message")
+		}
+		b, _ := json.Marshal(media)
+		m := string(b)
+		row.Media = &m
+		if err := tx.Model(&messageRow{}).Where("id = ?", row.ID).Update("media", m).Error; err != nil {
+			return err
+		}
+		out = row.toDomain()
+		return s.messageUpdated(ctx, tx, &row, res)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, res.Events, nil
+}
+
+// RetryOutbound puts a failed message back in the queue with a new send job.
+func (s *Store) RetryOutbound(ctx context.Context, messageID int64) (*switchboard.Message, []switchboard.Event, error) {
+	return s.updateOutbound(ctx, messageID, func(ctx context.Context, tx *gorm.DB, row *messageRow, res *switchboard.IngestResult) error {
+		if row.Status != switchboard.MsgFailed {
+			return switchboard.Errorf(switchboard.ECONFLICT, "Only a failed message can be sent again.")
+		}
+		row.Status, row.StatusRank, row.ErrorCode, row.ErrorTitle, row.ErrorDetails, row.FailedAt = switchboard.MsgQueued, 0, nil, "", "", nil
+		if err := tx.Model(&messageRow{}).Where("id = ?", row.ID).Updates(map[string]any{"status": switchboard.MsgQueued, "status_rank": 0,
+			"error_code": nil, "error_title": "", "error_details": "", "failed_at": nil}).Error; err != nil {
+			return err
+		}
+		job, _ := json.Marshal(switchboard.SendJob{MessageID: row.ID})
+		return s.enqueueJob(ctx, tx, &switchboard.Job{Kind: switchboard.SendJobKind, Key: switchboard.ConversationJobKey(row.ConversationID), Payload: job})
+	})
+}

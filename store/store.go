@@ -119,7 +119,7 @@ func (s *Store) migrate(ctx context.Context, opts Options) error {
 		q.Add("_pragma", "busy_timeout(15000)")
 		q.Add("_pragma", "journal_mode(wal)")
 		q.Add("_pragma", "foreign_keys(on)")
-		mdb, err := sql.Open("sqlite3", "file:"+opts.SQLitePath+"?"+q.Encode())
+		mdb, err := sql.Open("sqlite3", sqliteURI(opts.SQLitePath, q))
 		if err != nil {
 			return err
 		}
@@ -145,7 +145,12 @@ func sqliteDSN(path string) string {
 	q.Add("_pragma", "journal_mode(wal)")
 	q.Add("_pragma", "foreign_keys(on)")
 	q.Add("_pragma", "synchronous(normal)")
-	return "file:" + path + "?" + q.Encode()
+	return sqliteURI(path, q)
+}
+
+// sqliteURI builds a file: URI; the path is escaped, so names with "#" or "?" open the right file.
+func sqliteURI(path string, q url.Values) string {
+	return (&url.URL{Scheme: "file", OmitHost: true, Path: path, RawQuery: q.Encode()}).String()
 }
 
 // Close closes the database.

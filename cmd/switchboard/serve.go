@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"switchboard/server"
 	"switchboard/store"
 	"switchboard/web"
+	"switchboard/whatsapp"
 )
 
 // newLogger builds the process logger from the configuration.
@@ -60,11 +62,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	metrics := server.NewMetrics()
+	graph := &pipeline.Graph{Meta: whatsapp.NewClient(whatsapp.ClientOptions{BaseURL: cfg.GraphAPIURL, Version: cfg.GraphAPIVersion})}
+	media := pipeline.NewMedia(pipeline.MediaOptions{Store: st, Graph: graph, Dir: filepath.Join(cfg.DataDir, "media"), Logger: log})
 	inbound := pipeline.NewInbound(pipeline.InboundOptions{Store: st, Logger: log})
-	srv := server.New(server.Options{Config: cfg, Store: st, Clock: clock, Logger: log, Metrics: metrics, Inbound: inbound, Web: web.Handler()})
+	outbound := pipeline.NewOutbound(pipeline.OutboundOptions{Store: st, Clock: clock, Logger: log})
+	sender := pipeline.NewSender(pipeline.SenderOptions{Store: st, Graph: graph, Media: media, Clock: clock, Logger: log, Rate: cfg.SendRate})
+	templates := pipeline.NewTemplates(st, graph, log)
+	srv := server.New(server.Options{Config: cfg, Store: st, Clock: clock, Logger: log, Metrics: metrics,
+		Inbound: inbound, Outbound: outbound, Templates: templates, Media: media, Web: web.Handler()})
 	runner := pipeline.NewRunner(pipeline.RunnerOptions{
 		Store: st, Workers: cfg.Workers, Clock: clock, Logger: log, Metrics: metrics,
-		Handlers: map[string]pipeline.Handler{},
+		Handlers: map[string]pipeline.Handler{
+			switchboard.SendJobKind:  sender.Handle,
+			switchboard.MediaJobKind: media.Fetch,
+		},
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -79,9 +90,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); runner.Run(workCtx) }()
 	go func() { defer wg.Done(); housekeeping(workCtx, st, log) }()
+	go func() { defer wg.Done(); templates.Run(workCtx, 6*time.Hour) }()
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpServer.Serve(ln) }()
@@ -113,15 +125,29 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return nil
 }
 
-// housekeeping removes expired sessions every ten minutes.
+// eventRetention is how long the event log keeps events for reconnecting agents; older gaps resync.
+const eventRetention = 6 * time.Hour
+
+// housekeeping keeps the tables that only grow in bounds: expired sessions, old events, statuses
+// parked for messages that never appeared. It runs every ten minutes.
 func housekeeping(ctx context.Context, st *store.Store, log *slog.Logger) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {
-		if n, err := st.DeleteExpiredSessions(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("purge sessions", "err", err)
-		} else if n > 0 {
-			log.Info("purged expired sessions", "count", n)
+		tasks := []struct {
+			name string
+			run  func(context.Context) (int64, error)
+		}{
+			{"expired sessions", st.DeleteExpiredSessions},
+			{"old events", func(ctx context.Context) (int64, error) { return st.PruneEvents(ctx, time.Now().Add(-eventRetention)) }},
+			{"stale parked statuses", st.PruneParkedStatuses},
+		}
+		for _, task := range tasks {
+			if n, err := task.run(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("housekeeping", "task", task.name, "err", err)
+			} else if n > 0 {
+				log.Info("housekeeping", "task", task.name, "removed", n)
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -1,0 +1,248 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"switchboard"
+	"switchboard/whatsapp"
+)
+
+// MediaStore is the storage the media job needs.
+type MediaStore interface {
+	Message(ctx context.Context, id int64) (*switchboard.Message, error)
+	Channel(ctx context.Context, id int64) (*switchboard.Channel, error)
+	SetMedia(ctx context.Context, messageID int64, media switchboard.Media) (*switchboard.Message, []switchboard.Event, error)
+}
+
+// GraphClients returns the Graph API client for a channel (sandbox channels talk to the built-in fake).
+type GraphClients interface {
+	For(ch *switchboard.Channel) *whatsapp.Client
+}
+
+// maxMediaBytes bounds a downloaded attachment (Meta's largest, documents, is 100 MB).
+const maxMediaBytes = 100 << 20
+
+// Media downloads customers' attachments from Meta into the data directory, named by SHA-256, so
+// agents never depend on Meta's short-lived URLs.
+type Media struct {
+	store     MediaStore
+	graph     GraphClients
+	dir       string
+	publisher Publisher
+	log       *slog.Logger
+}
+
+// MediaOptions configure NewMedia.
+type MediaOptions struct {
+	Store     MediaStore
+	Graph     GraphClients
+	Dir       string
+	Publisher Publisher
+	Logger    *slog.Logger
+}
+
+// NewMedia returns the media downloader.
+func NewMedia(o MediaOptions) *Media {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Media{store: o.Store, graph: o.Graph, dir: o.Dir, publisher: o.Publisher, log: o.Logger}
+}
+
+// Path returns where the bytes of a stored attachment live, or "" for an invalid digest.
+func (m *Media) Path(sha256Hex string) string {
+	if len(sha256Hex) != 64 {
+		return ""
+	}
+	if _, err := hex.DecodeString(sha256Hex); err != nil {
+		return ""
+	}
+	return filepath.Join(m.dir, sha256Hex[:2], sha256Hex)
+}
+
+// Fetch is the media.fetch job: GET /{media-id} → download with the channel's token → verify the
+// digest → write the file → mark the attachment ready. Failures are retried by the runner; the last
+// attempt marks the attachment unavailable so the agent sees why nothing shows.
+func (m *Media) Fetch(ctx context.Context, j *switchboard.Job) error {
+	var p switchboard.MediaJob
+	if err := json.Unmarshal(j.Payload, &p); err != nil {
+		return Permanent(err)
+	}
+	msg, err := m.store.Message(ctx, p.MessageID)
+	if err != nil {
+		if switchboard.IsCode(err, switchboard.ENOTFOUND) {
+			return Permanent(err)
+		}
+		return err
+	}
+	if msg.Media == nil || msg.Media.Status != switchboard.MediaPending {
+		return nil
+	}
+	err = m.download(ctx, msg)
+	if err == nil {
+		return nil
+	}
+	final := j.Attempts >= j.MaxAttempts || whatsapp.Classify(err) == whatsapp.ClassPermanent || whatsapp.Classify(err) == whatsapp.ClassTokenInvalid
+	if final {
+		media := *msg.Media
+		media.Status = switchboard.MediaUnavailable
+		if _, events, serr := m.store.SetMedia(ctx, msg.ID, media); serr == nil {
+			m.publish(ctx, events)
+		}
+		return Permanent(err)
+	}
+	return err
+}
+
+func (m *Media) download(ctx context.Context, msg *switchboard.Message) error {
+	ch, err := m.store.Channel(ctx, msg.ChannelID)
+	if err != nil {
+		return err
+	}
+	client := m.graph.For(ch)
+	info, err := client.GetMedia(ctx, ch.APIKey, msg.Media.ExternalID)
+	if err != nil {
+		return fmt.Errorf("get media %s: %w", msg.Media.ExternalID, err)
+	}
+	data, err := client.DownloadMedia(ctx, ch.APIKey, info.URL, maxMediaBytes)
+	if err != nil {
+		return fmt.Errorf("download media %s: %w", msg.Media.ExternalID, err)
+	}
+	sum := sha256.Sum256(data)
+	if want := firstNonEmpty(msg.Media.SHA256, info.SHA256); want != "" && !digestMatches(want, sum[:]) {
+		return fmt.Errorf("media %s: digest mismatch", msg.Media.ExternalID)
+	}
+	digest := hex.EncodeToString(sum[:])
+	if err := writeFileAtomic(m.Path(digest), data); err != nil {
+		return err
+	}
+	media := *msg.Media
+	media.Status, media.Size, media.SHA256 = switchboard.MediaReady, int64(len(data)), digest
+	if media.MimeType == "" {
+		media.MimeType = info.MimeType
+	}
+	media.URL = fmt.Sprintf("/api/v1/messages/%d/media", msg.ID)
+	_, events, err := m.store.SetMedia(ctx, msg.ID, media)
+	if err != nil {
+		return err
+	}
+	m.publish(ctx, events)
+	return nil
+}
+
+func (m *Media) publish(ctx context.Context, events []switchboard.Event) {
+	if m.publisher != nil && len(events) > 0 {
+		m.publisher.Publish(ctx, events)
+	}
+}
+
+// digestMatches compares Meta's digest (base64 per the docs, sometimes hex) with the bytes' SHA-256.
+func digestMatches(want string, sum []byte) bool {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding} {
+		if b, err := enc.DecodeString(want); err == nil && len(b) == sha256.Size {
+			return string(b) == string(sum)
+		}
+	}
+	if b, err := hex.DecodeString(want); err == nil && len(b) == sha256.Size {
+		return string(b) == string(sum)
+	}
+	return true // an undecodable digest cannot be checked; the bytes came over TLS with our token
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// writeFileAtomic writes through a temporary file so a crash never leaves half a file under its name.
+func writeFileAtomic(path string, data []byte) error {
+	if path == "" {
+		return errors.New("invalid media path")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	if _, err := os.Stat(path); err == nil {
+		return nil // same digest, same bytes
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".media-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// uploadLimits are WhatsApp's size limits per media type for what the business sends.
+var uploadLimits = map[string]int64{"image": 5 << 20, "video": 16 << 20, "audio": 16 << 20, "document": 100 << 20, "sticker": 500 << 10}
+
+// acceptedUpload lists the MIME types WhatsApp accepts for each media type.
+var acceptedUpload = map[string][]string{
+	"image":    {"image/jpeg", "image/png"},
+	"video":    {"video/mp4", "video/3gpp"},
+	"audio":    {"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"},
+	"sticker":  {"image/webp"},
+	"document": nil, // any type WhatsApp treats as a document (pdf, Office, text, ...)
+}
+
+// Save stores an attachment an agent uploads (checked against WhatsApp's types and limits) and
+// returns its description for the outgoing message.
+func (m *Media) Save(filename, mime string, data []byte) (*switchboard.Media, error) {
+	mime = strings.ToLower(strings.TrimSpace(strings.SplitN(mime, ";", 2)[0]))
+	typ := mediaType(mime)
+	if accepted := acceptedUpload[typ]; accepted != nil && !slices.Contains(accepted, mime) {
+		return nil, &switchboard.Error{Code: switchboard.EINVALID, Message: "WhatsApp does not accept this file type.",
+			Fields: map[string]string{"file": "Use " + strings.Join(accepted, ", ") + " for " + typ + "s."}}
+	}
+	if int64(len(data)) > uploadLimits[typ] {
+		return nil, &switchboard.Error{Code: switchboard.EINVALID, Message: "The file is too large for WhatsApp.",
+			Fields: map[string]string{"file": fmt.Sprintf("WhatsApp accepts %ss up to %d MB.", typ, uploadLimits[typ]>>20)}}
+	}
+	if len(data) == 0 {
+		return nil, &switchboard.Error{Code: switchboard.EINVALID, Message: "The file is empty.", Fields: map[string]string{"file": "The file is empty."}}
+	}
+	sum := sha256.Sum256(data)
+	digest := hex.EncodeToString(sum[:])
+	if err := writeFileAtomic(m.Path(digest), data); err != nil {
+		return nil, err
+	}
+	return &switchboard.Media{MimeType: mime, SHA256: digest, Filename: filepath.Base(filename), Size: int64(len(data)), Status: switchboard.MediaReady}, nil
+}
+
+// Open returns a stored attachment's file for serving.
+func (m *Media) Open(media *switchboard.Media) (*os.File, error) {
+	if media == nil || media.Status != switchboard.MediaReady {
+		return nil, switchboard.Errorf(switchboard.ENOTFOUND, "This attachment is not available.")
+	}
+	f, err := os.Open(m.Path(media.SHA256))
+	if err != nil {
+		return nil, switchboard.Errorf(switchboard.ENOTFOUND, "This attachment is not available.")
+	}
+	return f, nil
+}
