@@ -72,7 +72,7 @@ func TestServeEmbeddedAndShutdown(t *testing.T) {
 	}
 	go io.Copy(io.Discard, pr)
 	base := strings.Fields(strings.TrimPrefix(line, "switchboard listening on "))[0]
-	for _, path := range []string{"/healthz", "/readyz", "/", "/login"} {
+	for _, path := range []string{"/healthz", "/readyz"} {
 		res, err := http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)
@@ -80,6 +80,19 @@ func TestServeEmbeddedAndShutdown(t *testing.T) {
 		res.Body.Close()
 		if res.StatusCode != http.StatusOK {
 			t.Fatalf("GET %s: %d", path, res.StatusCode)
+		}
+	}
+	// The app's routes are served by the embedded UI: the built app (200), or in a checkout whose UI
+	// is not built yet, the page that says how to build it (503).
+	for _, path := range []string{"/", "/login"} {
+		res, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if (res.StatusCode != http.StatusOK && res.StatusCode != http.StatusServiceUnavailable) || !strings.Contains(string(body), "Switchboard") {
+			t.Fatalf("GET %s: %d %.200s", path, res.StatusCode, body)
 		}
 	}
 	var probe bytes.Buffer
