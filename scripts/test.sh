@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 what=${1:-all}
 tmp=$(mktemp -d)
+chmod 755 "$tmp" # the throwaway PostgreSQL runs as the postgres user and must reach its directory
 pids=()
 cleanup() {
   for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
@@ -32,7 +33,9 @@ ensure_postgres() {
     echo "PostgreSQL: the server answering on 127.0.0.1:5432"
   else
     echo "PostgreSQL: starting a throwaway cluster"
-    export TEST_DATABASE_URL=$(scripts/pg.sh start "$tmp/pg")
+    local url
+    url=$(scripts/pg.sh start "$tmp/pg")
+    export TEST_DATABASE_URL=$url
   fi
 }
 
