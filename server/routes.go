@@ -1,6 +1,8 @@
 package server
 
 import (
+	"net/http"
+
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 )
@@ -78,6 +80,14 @@ func (s *Server) routes() {
 	// Background jobs: inspect and retry dead ones (admin).
 	api.GET("/jobs", s.handleListJobs, admin)
 	api.POST("/jobs/:id/retry", s.handleRetryJob, admin)
+
+	// The sandbox: a fake Graph API and a customer phone, for trying Switchboard without Meta.
+	if s.sandbox != nil {
+		e.Any(SandboxGraphPath+"/*", echo.WrapHandler(http.StripPrefix(SandboxGraphPath, s.sandbox)))
+		api.POST("/sandbox/channels", s.handleCreateSandboxChannel, admin)
+		api.POST("/sandbox/channels/:id/messages", s.handleSandboxCustomerMessage, auth)
+		api.GET("/sandbox/channels/:id/messages", s.handleSandboxTranscript, auth)
+	}
 
 	// Unknown API paths are 404 JSON, never the app.
 	api.Any("/*", func(c echo.Context) error { return echo.ErrNotFound })

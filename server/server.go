@@ -16,6 +16,7 @@ import (
 	"switchboard/config"
 	"switchboard/pipeline"
 	"switchboard/store"
+	"switchboard/whatsapp/graphtest"
 )
 
 // Store is everything the server reads and writes; each handler file declares the part it uses.
@@ -45,6 +46,8 @@ type Options struct {
 	Outbound  *pipeline.Outbound
 	Templates *pipeline.Templates
 	Media     *pipeline.Media
+	// Sandbox is the fake Graph API mounted at /sandbox/graph; nil when the sandbox is off.
+	Sandbox *graphtest.Server
 	// Web serves the browser app for every GET the API does not own.
 	Web http.Handler
 }
@@ -60,6 +63,7 @@ type Server struct {
 	outbound  *pipeline.Outbound
 	templates *pipeline.Templates
 	media     *pipeline.Media
+	sandbox   *graphtest.Server
 	web       http.Handler
 	echo      *echo.Echo
 
@@ -83,7 +87,7 @@ func New(opts Options) *Server {
 	}
 	s := &Server{
 		cfg: opts.Config, store: opts.Store, clock: opts.Clock, log: opts.Logger, metrics: opts.Metrics, inbound: opts.Inbound, outbound: opts.Outbound,
-		templates: opts.Templates, media: opts.Media, web: opts.Web,
+		templates: opts.Templates, media: opts.Media, sandbox: opts.Sandbox, web: opts.Web,
 		// Failed sign-ins: a burst of 20 per address, then one every 6 s; 8 per account, then one every 30 s.
 		loginByIP:    newLimiter(6*time.Second, 20),
 		loginByEmail: newLimiter(30*time.Second, 8),

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"switchboard/store"
 	"switchboard/web"
 	"switchboard/whatsapp"
+	"switchboard/whatsapp/graphtest"
 )
 
 // newLogger builds the process logger from the configuration.
@@ -63,13 +65,27 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	metrics := server.NewMetrics()
 	graph := &pipeline.Graph{Meta: whatsapp.NewClient(whatsapp.ClientOptions{BaseURL: cfg.GraphAPIURL, Version: cfg.GraphAPIVersion})}
+	// The sandbox's fake Meta and the server reach each other in-process; srv is set below.
+	var srv *server.Server
+	var sandbox *graphtest.Server
+	if cfg.SandboxEnabled() {
+		loopback := &http.Client{Transport: server.HandlerTransport(func() http.Handler { return srv }), Timeout: 30 * time.Second}
+		sandbox = graphtest.New(graphtest.Options{BaseURL: strings.TrimRight(cfg.PublicURL, "/") + server.SandboxGraphPath,
+			HTTPClient: loopback, StatusDelay: 400 * time.Millisecond, Logger: log.With("component", "sandbox")})
+		defer sandbox.Close()
+		graph.Sandbox = whatsapp.NewClient(whatsapp.ClientOptions{BaseURL: "http://sandbox.internal" + server.SandboxGraphPath,
+			Version: cfg.GraphAPIVersion, HTTPClient: loopback})
+	}
 	media := pipeline.NewMedia(pipeline.MediaOptions{Store: st, Graph: graph, Dir: filepath.Join(cfg.DataDir, "media"), Logger: log})
 	inbound := pipeline.NewInbound(pipeline.InboundOptions{Store: st, Logger: log})
 	outbound := pipeline.NewOutbound(pipeline.OutboundOptions{Store: st, Clock: clock, Logger: log})
 	sender := pipeline.NewSender(pipeline.SenderOptions{Store: st, Graph: graph, Media: media, Clock: clock, Logger: log, Rate: cfg.SendRate})
 	templates := pipeline.NewTemplates(st, graph, log)
-	srv := server.New(server.Options{Config: cfg, Store: st, Clock: clock, Logger: log, Metrics: metrics,
-		Inbound: inbound, Outbound: outbound, Templates: templates, Media: media, Web: web.Handler()})
+	srv = server.New(server.Options{Config: cfg, Store: st, Clock: clock, Logger: log, Metrics: metrics,
+		Inbound: inbound, Outbound: outbound, Templates: templates, Media: media, Sandbox: sandbox, Web: web.Handler()})
+	if err := srv.RestoreSandbox(ctx); err != nil {
+		return err
+	}
 	runner := pipeline.NewRunner(pipeline.RunnerOptions{
 		Store: st, Workers: cfg.Workers, Clock: clock, Logger: log, Metrics: metrics,
 		Handlers: map[string]pipeline.Handler{
