@@ -188,4 +188,3 @@ func (s *Server) handleSyncTemplates(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, list(templates))
 }
-

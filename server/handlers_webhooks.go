@@ -71,4 +71,3 @@ func (s *Server) handleWebhook(c echo.Context) error {
 	}
 	return c.NoContent(http.StatusOK)
 }
-

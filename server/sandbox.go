@@ -225,7 +225,6 @@ func (s *Server) handleSandboxCustomerMessage(c echo.Context) error {
 	return c.JSON(http.StatusAccepted, map[string]string{"external_id": msg.ID})
 }
 
-
 // handleSandboxTranscript returns what the customer's phone shows: the non-private messages of the
 // customer's latest conversation on the sandbox channel, oldest first, with their delivery status.
 func (s *Server) handleSandboxTranscript(c echo.Context) error {
