@@ -39,9 +39,10 @@ func newTestServerClock(t *testing.T, st *store.Store, clock switchboard.Clock) 
 	ts := &testServer{t: t, Store: st, clock: clock}
 	cfg := &config.Config{PublicURL: "http://localhost:8080", SessionTTL: 30 * 24 * time.Hour}
 	srv := server.New(server.Options{Config: cfg, Store: st, Clock: clock, Web: http.NotFoundHandler(),
-		Inbound:  pipeline.NewInbound(pipeline.InboundOptions{Store: st}),
-		Outbound: pipeline.NewOutbound(pipeline.OutboundOptions{Store: st, Clock: ts.clock}),
-		Media:    pipeline.NewMedia(pipeline.MediaOptions{Store: st, Dir: t.TempDir()}),
+		Inbound:   pipeline.NewInbound(pipeline.InboundOptions{Store: st}),
+		Outbound:  pipeline.NewOutbound(pipeline.OutboundOptions{Store: st, Clock: ts.clock}),
+		Media:     pipeline.NewMedia(pipeline.MediaOptions{Store: st, Dir: t.TempDir()}),
+		Workspace: pipeline.NewWorkspace(pipeline.WorkspaceOptions{Store: st}),
 	})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)

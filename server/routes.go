@@ -57,6 +57,21 @@ func (s *Server) routes() {
 	api.POST("/channels/:id/members", s.handlePutMember, admin)
 	api.DELETE("/channels/:id/members/:agent_id", s.handleRemoveMember, admin)
 
+	// Assignment: the channel's mode and AI agent, and its ordered routing rules (admin).
+	api.PUT("/channels/:id/assignment", s.handlePutAssignment, admin)
+	api.GET("/channels/:id/routing-rules", s.handleListRoutingRules, admin)
+	api.POST("/channels/:id/routing-rules", s.handleCreateRoutingRule, admin)
+	api.PUT("/channels/:id/routing-rules/order", s.handleReorderRoutingRules, admin)
+	api.PATCH("/channels/:id/routing-rules/:rule_id", s.handleUpdateRoutingRule, admin)
+	api.DELETE("/channels/:id/routing-rules/:rule_id", s.handleDeleteRoutingRule, admin)
+
+	// AI agents (admin): they answer customers through an OpenAI-compatible API until they hand off.
+	api.GET("/ai-agents", s.handleListAIAgents, admin)
+	api.POST("/ai-agents", s.handleCreateAIAgent, admin)
+	api.GET("/ai-agents/:id", s.handleGetAIAgent, admin)
+	api.PATCH("/ai-agents/:id", s.handleUpdateAIAgent, admin)
+	api.DELETE("/ai-agents/:id", s.handleDeleteAIAgent, admin)
+
 	// Conversations and their messages, limited to the agent's channels.
 	api.GET("/conversations", s.handleListConversations, auth)
 	api.GET("/conversations/:id", s.handleGetConversation, auth)
@@ -64,6 +79,18 @@ func (s *Server) routes() {
 	upload.POST("/conversations/:id/messages", s.handleSendMessage, auth)
 	api.POST("/conversations/:id/messages/:message_id/retry", s.handleRetryMessage, auth)
 	api.GET("/messages/:id/media", s.handleMessageMedia, auth)
+	api.POST("/conversations/:id/assign", s.handleAssignConversation, auth)
+	api.POST("/conversations/:id/resolve", s.handleResolveConversation, auth)
+	api.POST("/conversations/:id/reopen", s.handleReopenConversation, auth)
+	api.POST("/conversations/:id/read", s.handleReadConversation, auth)
+
+	// Reports: admins see every channel, agents the channels they belong to.
+	api.GET("/reports/csat", s.handleCSATReport, auth)
+	api.GET("/reports/overview", s.handleOverviewReport, auth)
+
+	// The agent workspace: live events and requests over a websocket (a cookie session must come from
+	// the public URL).
+	api.GET("/ws", s.hub.serveWS(s), auth)
 
 	// Message templates: the cache of each channel's approved templates, synced from Meta.
 	api.GET("/templates", s.handleListTemplates, auth)

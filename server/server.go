@@ -27,6 +27,9 @@ type Store interface {
 	ConversationStore
 	MessageStore
 	TemplateListStore
+	RoutingStore
+	AIAgentStore
+	ReportStore
 	ListDeadLetters(ctx context.Context, limit int) ([]store.DeadLetter, error)
 	TeamStore
 	TokenStore
@@ -46,6 +49,10 @@ type Options struct {
 	Outbound  *pipeline.Outbound
 	Templates *pipeline.Templates
 	Media     *pipeline.Media
+	// Workspace carries out agents' actions (resolve, reopen, read, assign).
+	Workspace *pipeline.Workspace
+	// Hub serves the agents' websockets (GET /api/v1/ws); nil answers 503.
+	Hub *Hub
 	// Sandbox is the fake Graph API mounted at /sandbox/graph; nil when the sandbox is off.
 	Sandbox *graphtest.Server
 	// Web serves the browser app for every GET the API does not own.
@@ -64,6 +71,8 @@ type Server struct {
 	templates *pipeline.Templates
 	media     *pipeline.Media
 	sandbox   *graphtest.Server
+	workspace *pipeline.Workspace
+	hub       *Hub
 	web       http.Handler
 	echo      *echo.Echo
 
@@ -87,7 +96,7 @@ func New(opts Options) *Server {
 	}
 	s := &Server{
 		cfg: opts.Config, store: opts.Store, clock: opts.Clock, log: opts.Logger, metrics: opts.Metrics, inbound: opts.Inbound, outbound: opts.Outbound,
-		templates: opts.Templates, media: opts.Media, sandbox: opts.Sandbox, web: opts.Web,
+		templates: opts.Templates, media: opts.Media, sandbox: opts.Sandbox, workspace: opts.Workspace, hub: opts.Hub, web: opts.Web,
 		// Failed sign-ins: a burst of 20 per address, then one every 6 s; 8 per account, then one every 30 s.
 		loginByIP:    newLimiter(6*time.Second, 20),
 		loginByEmail: newLimiter(30*time.Second, 8),

@@ -224,3 +224,28 @@ func (s *Store) DeleteAgent(ctx context.Context, id int64) error {
 		return nil
 	})
 }
+
+// SetAvailability records an agent's availability and the presence.updated event agents see.
+func (s *Store) SetAvailability(ctx context.Context, agentID int64, a switchboard.Availability) (*switchboard.Agent, []switchboard.Event, error) {
+	var out *switchboard.Agent
+	var events []switchboard.Event
+	err := s.inTx(ctx, func(ctx context.Context, tx *gorm.DB) error {
+		res := tx.Model(&agentRow{}).Where("id = ?", agentID).Updates(map[string]any{"availability": string(a), "updated_at": s.now()})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return notFound("Agent")
+		}
+		var row agentRow
+		if err := tx.First(&row, agentID).Error; err != nil {
+			return err
+		}
+		out = row.toDomain()
+		ev, err := s.recordEvent(ctx, tx, switchboard.EventPresenceUpdated, 0, 0,
+			map[string]any{"agent_id": agentID, "availability": string(a)})
+		events = []switchboard.Event{ev}
+		return err
+	})
+	return out, events, err
+}

@@ -234,9 +234,16 @@ func (s *Store) storeInbound(ctx context.Context, tx *gorm.DB, ch *switchboard.C
 		res.Duplicates++
 		return nil
 	}
-	conv, created, reopened, err := s.activeConversation(ctx, tx, ch, contact.ID, at)
+	// An answer to a pending CSAT survey belongs to the resolved conversation and does not reopen it.
+	conv, err := s.csatReplyTx(ctx, tx, ch, contact.ID, m)
 	if err != nil {
 		return err
+	}
+	created, reopened := false, false
+	if conv == nil {
+		if conv, created, reopened, err = s.activeConversation(ctx, tx, ch, contact.ID, at); err != nil {
+			return err
+		}
 	}
 	msg := *m
 	msg.ConversationID, msg.ChannelID = conv.ID, ch.ID

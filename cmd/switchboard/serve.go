@@ -8,19 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	"switchboard"
 	"switchboard/config"
-	"switchboard/pipeline"
 	"switchboard/server"
 	"switchboard/store"
-	"switchboard/web"
-	"switchboard/whatsapp"
-	"switchboard/whatsapp/graphtest"
 )
 
 // newLogger builds the process logger from the configuration.
@@ -64,36 +58,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	metrics := server.NewMetrics()
-	graph := &pipeline.Graph{Meta: whatsapp.NewClient(whatsapp.ClientOptions{BaseURL: cfg.GraphAPIURL, Version: cfg.GraphAPIVersion})}
-	// The sandbox's fake Meta and the server reach each other in-process; srv is set below.
-	var srv *server.Server
-	var sandbox *graphtest.Server
-	if cfg.SandboxEnabled() {
-		loopback := &http.Client{Transport: server.HandlerTransport(func() http.Handler { return srv }), Timeout: 30 * time.Second}
-		sandbox = graphtest.New(graphtest.Options{BaseURL: strings.TrimRight(cfg.PublicURL, "/") + server.SandboxGraphPath,
-			HTTPClient: loopback, StatusDelay: 400 * time.Millisecond, Logger: log.With("component", "sandbox")})
-		defer sandbox.Close()
-		graph.Sandbox = whatsapp.NewClient(whatsapp.ClientOptions{BaseURL: "http://sandbox.internal" + server.SandboxGraphPath,
-			Version: cfg.GraphAPIVersion, HTTPClient: loopback})
-	}
-	media := pipeline.NewMedia(pipeline.MediaOptions{Store: st, Graph: graph, Dir: filepath.Join(cfg.DataDir, "media"), Logger: log})
-	inbound := pipeline.NewInbound(pipeline.InboundOptions{Store: st, Logger: log})
-	outbound := pipeline.NewOutbound(pipeline.OutboundOptions{Store: st, Clock: clock, Logger: log})
-	sender := pipeline.NewSender(pipeline.SenderOptions{Store: st, Graph: graph, Media: media, Clock: clock, Logger: log, Rate: cfg.SendRate})
-	templates := pipeline.NewTemplates(st, graph, log)
-	srv = server.New(server.Options{Config: cfg, Store: st, Clock: clock, Logger: log, Metrics: metrics,
-		Inbound: inbound, Outbound: outbound, Templates: templates, Media: media, Sandbox: sandbox, Web: web.Handler()})
-	if err := srv.RestoreSandbox(ctx); err != nil {
+	a, err := wire(ctx, cfg, st, clock, log, metrics)
+	if err != nil {
 		return err
 	}
-	runner := pipeline.NewRunner(pipeline.RunnerOptions{
-		Store: st, Workers: cfg.Workers, Clock: clock, Logger: log, Metrics: metrics,
-		Handlers: map[string]pipeline.Handler{
-			switchboard.SendJobKind:  sender.Handle,
-			switchboard.MediaJobKind: media.Fetch,
-		},
-	})
-
+	defer a.close()
+	srv := a.server
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -106,10 +76,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Add(3)
-	go func() { defer wg.Done(); runner.Run(workCtx) }()
-	go func() { defer wg.Done(); housekeeping(workCtx, st, log) }()
-	go func() { defer wg.Done(); templates.Run(workCtx, 6*time.Hour) }()
+	for _, work := range append(a.background, func(ctx context.Context) { housekeeping(ctx, st, log) }) {
+		wg.Add(1)
+		go func() { defer wg.Done(); work(workCtx) }()
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpServer.Serve(ln) }()

@@ -1,0 +1,494 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"switchboard"
+)
+
+// Every claim locks the conversation row first (as every writer of a conversation does), then, for a
+// human, their channel_members row, and only then counts their open conversations on the channel:
+// claims for one agent are serialised by that lock (PostgreSQL) or by BEGIN IMMEDIATE (SQLite), so the
+// count includes every claim committed before. No agent ends above capacity, and the expected owner
+// is checked under the conversation's lock, so no conversation is assigned twice.
+
+// openHuman selects the conversations that count towards an agent's load. Its values are literals so
+// PostgreSQL matches the partial index conversations_load_idx whatever the plan.
+const openHuman = `assignee_kind = 'human' AND status <> 'resolved'`
+
+// assignedEvent is the data of a conversation.assigned event: the conversation as agents see it,
+// and why it was assigned.
+type assignedEvent struct {
+	*switchboard.Conversation
+	Reason   string                `json:"assignment_reason"`
+	RuleID   int64                 `json:"rule_id,omitempty"`
+	RuleName string                `json:"rule_name,omitempty"`
+	Previous *switchboard.Assignee `json:"previous_assignee"`
+	ByID     int64                 `json:"assigned_by,omitempty"`
+}
+
+func (e assignedEvent) with(c *switchboard.Conversation) any {
+	e.Conversation = c
+	return e
+}
+
+// AssignConversation gives a conversation to `to` (a human agent or an AI agent) for the router,
+// provided it is still held by `from` (nil: unassigned) and not resolved. For a human it checks, at
+// commit time and under a lock, that they are an enabled member of the channel with fewer open
+// conversations there than their capacity, and, when seenOpen >= 0 (the load strategy), that they
+// hold no more than the seenOpen the decision counted. Any of these failing is ECONFLICT: the router
+// decides again on fresh data. The conversation leaves its queue; a team rule records its team. The
+// activity line (who and why: reason and rule) and the events are written in the same transaction;
+// the events are returned for publishing.
+func (s *Store) AssignConversation(ctx context.Context, conversationID int64, from *switchboard.Assignee, to switchboard.Assignee, reason string, rule *switchboard.RoutingRule, seenOpen int) ([]switchboard.Event, error) {
+	if (to.Kind != switchboard.AssigneeHuman && to.Kind != switchboard.AssigneeAI) || to.ID <= 0 {
+		return nil, switchboard.Errorf(switchboard.EINVALID, "An assignee is a human or an AI agent with an id.")
+	}
+	var events []switchboard.Event
+	err := s.inTx(ctx, func(ctx context.Context, tx *gorm.DB) error {
+		events = nil
+		conv, err := lockConversation(tx, conversationID)
+		if err != nil {
+			return err
+		}
+		if conv.Status == switchboard.StatusResolved {
+			return switchboard.Errorf(switchboard.ECONFLICT, "The conversation is resolved.")
+		}
+		if !heldBy(conv, from) {
+			return switchboard.Errorf(switchboard.ECONFLICT, "The conversation was assigned meanwhile.")
+		}
+		if err := s.assignTx(ctx, tx, conv, &to, seenOpen); err != nil {
+			return err
+		}
+		if rule != nil {
+			// The conversation belongs to the team a rule sent it to (and to none after another rule).
+			var team *int64
+			if rule.Target.Kind == switchboard.TargetTeam {
+				team = &rule.Target.ID
+			}
+			if err := tx.Model(&conversationRow{}).Where("id = ?", conv.ID).Update("team_id", team).Error; err != nil {
+				return err
+			}
+		}
+		text := "Assigned to " + describe(to) + why(reason, rule) + "."
+		if reason == "reopen" {
+			text = "Reopened: it stays with " + describe(to) + "."
+		}
+		data := assignedEvent{Reason: reason, Previous: s.named(tx, from)}
+		if rule != nil {
+			data.RuleID, data.RuleName = rule.ID, rule.Name
+		}
+		events, err = s.logChange(ctx, tx, conv.ID, to.Name, text, switchboard.EventConversationAssigned, data.with)
+		return err
+	})
+	return events, err
+}
+
+// AssignManually is an admin assigning or transferring a conversation to a human agent, or an agent
+// taking an unassigned conversation of their channel (by is who acts). The agent must be a member of
+// the conversation's channel (EINVALID on agent_id otherwise) with room under their capacity
+// (ECONFLICT otherwise); an agent who is not an admin may only assign an unassigned conversation to
+// themselves (EFORBIDDEN, or ECONFLICT when someone took it first). Assigning it to its current
+// assignee changes nothing. It returns the conversation afterwards and the events to publish.
+func (s *Store) AssignManually(ctx context.Context, conversationID, agentID int64, by *switchboard.Agent) (*switchboard.Conversation, []switchboard.Event, error) {
+	var events []switchboard.Event
+	var out *switchboard.Conversation
+	err := s.inTx(ctx, func(ctx context.Context, tx *gorm.DB) error {
+		events = nil
+		conv, err := lockConversation(tx, conversationID)
+		if err != nil {
+			return err
+		}
+		if by.Role != switchboard.RoleAdmin && agentID != by.ID {
+			return switchboard.Errorf(switchboard.EFORBIDDEN, "Only admins assign conversations to others.")
+		}
+		var agent agentRow
+		if err := tx.Where("id = ? AND disabled = ? AND id IN (SELECT agent_id FROM channel_members WHERE channel_id = ?)",
+			agentID, false, conv.ChannelID).Take(&agent).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+			return &switchboard.Error{Code: switchboard.EINVALID, Message: "Some fields are invalid.",
+				Fields: map[string]string{"agent_id": "Choose an active member of this conversation's channel."}}
+		} else if err != nil {
+			return err
+		}
+		from := assigneeOf(conv)
+		switch {
+		case from != nil && from.Kind == switchboard.AssigneeHuman && from.ID == agentID:
+			out, err = s.conversationTx(tx, conv.ID, agent.Name)
+			return err
+		case by.Role != switchboard.RoleAdmin && from != nil:
+			return switchboard.Errorf(switchboard.ECONFLICT, "Someone else already has this conversation.")
+		}
+		to := switchboard.Assignee{Kind: switchboard.AssigneeHuman, ID: agentID, Name: agent.Name}
+		if err := s.assignTx(ctx, tx, conv, &to, -1); err != nil {
+			return err
+		}
+		text := by.Name + " assigned the conversation to " + describe(to) + "."
+		switch {
+		case by.ID == agentID && from == nil:
+			text = describe(to) + " took the conversation."
+		case from != nil:
+			from = s.named(tx, from)
+			text = by.Name + " transferred the conversation from " + describe(*from) + " to " + describe(to) + "."
+		}
+		data := assignedEvent{Reason: "manual", Previous: s.named(tx, from), ByID: by.ID}
+		events, err = s.logChange(ctx, tx, conv.ID, to.Name, text, switchboard.EventConversationAssigned, data.with)
+		if err != nil {
+			return err
+		}
+		out, err = s.conversationTx(tx, conv.ID, agent.Name)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, events, nil
+}
+
+// assignTx sets the conversation's new owner and, for a human, checks membership and capacity under
+// the membership's lock and records when they were last assigned. to.Name is filled in.
+func (s *Store) assignTx(ctx context.Context, tx *gorm.DB, conv *conversationRow, to *switchboard.Assignee, seenOpen int) error {
+	now := s.now()
+	updates := map[string]any{"assignee_kind": to.Kind, "assignee_id": to.ID, "assigned_at": now, "waiting_since": nil,
+		"queue_agent_id": nil, "updated_at": now}
+	if to.Kind == switchboard.AssigneeAI {
+		updates["ai_handed_off"] = false // assigned (back) to an AI agent: it answers again
+	}
+	if err := tx.Model(&conversationRow{}).Where("id = ?", conv.ID).Updates(updates).Error; err != nil {
+		return err
+	}
+	if to.Kind != switchboard.AssigneeHuman {
+		return nil
+	}
+	// The membership's lock serialises claims for this agent on this channel (the agent's row is
+	// locked too: it is updated below); open_count, kept by a trigger, already includes this
+	// conversation.
+	var m []struct {
+		Capacity  int
+		OpenCount int
+		Name      string
+		Disabled  bool
+	}
+	lock := ""
+	if s.dialect == "postgres" {
+		lock = " FOR UPDATE"
+	}
+	if err := tx.Raw(`SELECT m.capacity, m.open_count, a.name, a.disabled FROM channel_members m JOIN agents a ON a.id = m.agent_id
+WHERE m.channel_id = ? AND m.agent_id = ?`+lock, conv.ChannelID, to.ID).Scan(&m).Error; err != nil {
+		return err
+	}
+	if len(m) == 0 {
+		return switchboard.Errorf(switchboard.ECONFLICT, "The agent is not a member of this channel.")
+	}
+	if m[0].Disabled {
+		return switchboard.Errorf(switchboard.ECONFLICT, "%s is disabled.", m[0].Name)
+	}
+	to.Name = m[0].Name
+	// Capacity is checked against a real count (this conversation included), not the counter.
+	var open int64
+	if err := tx.Raw(`SELECT COUNT(*) FROM conversations WHERE channel_id = ? AND assignee_id = ? AND `+openHuman,
+		conv.ChannelID, to.ID).Scan(&open).Error; err != nil {
+		return err
+	}
+	if open > int64(m[0].Capacity) {
+		return switchboard.Errorf(switchboard.ECONFLICT, "%s already has %d open conversations on this channel (capacity %d).", to.Name, open-1, m[0].Capacity)
+	}
+	// The load strategy chose this agent for holding seenOpen; if they were given more since, the
+	// choice is stale.
+	if seenOpen >= 0 && m[0].OpenCount-1 > seenOpen {
+		return switchboard.Errorf(switchboard.ECONFLICT, "%s was given another conversation meanwhile.", to.Name)
+	}
+	return tx.Model(&agentRow{}).Where("id = ?", to.ID).Update("last_assigned_at", now).Error
+}
+
+// logChange writes an activity line and logs message.created, then the conversation event typ with
+// the conversation as agents see it, wrapped by wrap when given.
+func (s *Store) logChange(ctx context.Context, tx *gorm.DB, id int64, assigneeName, text, typ string, wrap func(*switchboard.Conversation) any) ([]switchboard.Event, error) {
+	view, err := s.conversationTx(tx, id, assigneeName)
+	if err != nil {
+		return nil, err
+	}
+	msg, err := s.activityTx(ctx, tx, view.ChannelID, view.ID, text)
+	if err != nil {
+		return nil, err
+	}
+	var data any = view
+	if wrap != nil {
+		data = wrap(view)
+	}
+	ev, err := s.recordEvent(ctx, tx, typ, view.ChannelID, view.ID, data)
+	if err != nil {
+		return nil, err
+	}
+	return []switchboard.Event{msg, ev}, nil
+}
+
+// activityTx writes an activity line (sender system, never sent to the customer) and logs its
+// message.created event.
+func (s *Store) activityTx(ctx context.Context, tx *gorm.DB, channelID, conversationID int64, text string) (switchboard.Event, error) {
+	m := &switchboard.Message{ConversationID: conversationID, ChannelID: channelID, Direction: switchboard.Outbound,
+		Sender: switchboard.SenderSystem, Type: switchboard.TypeActivity, Text: text, Status: switchboard.MsgSent, CreatedAt: s.now()}
+	row := messageToRow(m)
+	if err := tx.Create(row).Error; err != nil {
+		return switchboard.Event{}, err
+	}
+	m.ID = row.ID
+	return s.recordEvent(ctx, tx, switchboard.EventMessageCreated, channelID, conversationID, m)
+}
+
+// conversationTx reads a conversation with its contact inside the transaction (so it shows the
+// transaction's own changes); assigneeName names a human or AI assignee.
+func (s *Store) conversationTx(tx *gorm.DB, id int64, assigneeName string) (*switchboard.Conversation, error) {
+	var row conversationRow
+	if err := tx.Where("id = ?", id).Take(&row).Error; err != nil {
+		return nil, translateNotFound(err, "Conversation")
+	}
+	c := row.toDomain()
+	var contact contactRow
+	if err := tx.Where("id = ?", row.ContactID).Take(&contact).Error; err != nil {
+		return nil, err
+	}
+	c.Contact = contact.toDomain()
+	if c.Assignee != nil {
+		c.Assignee.Name = assigneeName
+	}
+	return c, nil
+}
+
+func lockConversation(tx *gorm.DB, id int64) (*conversationRow, error) {
+	var conv conversationRow
+	if err := tx.Clauses(forUpdate()).Where("id = ?", id).Take(&conv).Error; err != nil {
+		return nil, translateNotFound(err, "Conversation")
+	}
+	return &conv, nil
+}
+
+// named returns the assignee with a human's name filled in (nil stays nil).
+func (s *Store) named(tx *gorm.DB, a *switchboard.Assignee) *switchboard.Assignee {
+	if a == nil || a.Name != "" || a.Kind != switchboard.AssigneeHuman {
+		return a
+	}
+	cp := *a
+	cp.Name = s.agentName(tx, a.ID)
+	return &cp
+}
+
+func (s *Store) agentName(tx *gorm.DB, id int64) string {
+	var a agentRow
+	if tx.Select("id", "name").Where("id = ?", id).Take(&a).Error != nil {
+		return "agent " + strconv.FormatInt(id, 10)
+	}
+	return a.Name
+}
+
+func assigneeOf(c *conversationRow) *switchboard.Assignee {
+	if c.AssigneeKind == "" || c.AssigneeID == nil {
+		return nil
+	}
+	return &switchboard.Assignee{Kind: c.AssigneeKind, ID: *c.AssigneeID}
+}
+
+// heldBy reports whether the conversation's owner is `from` (nil: nobody).
+func heldBy(c *conversationRow, from *switchboard.Assignee) bool {
+	cur := assigneeOf(c)
+	return (cur == nil && from == nil) || (cur != nil && from != nil && cur.Kind == from.Kind && cur.ID == from.ID)
+}
+
+// describe names an assignee in an activity line.
+func describe(a switchboard.Assignee) string {
+	if a.Kind == switchboard.AssigneeAI {
+		return strings.TrimSpace("the AI agent " + a.Name)
+	}
+	return a.Name
+}
+
+// reasons phrase the router's assignment reasons for the activity line.
+var reasons = map[string]string{"ai": ", the channel's AI agent", "load": ", who had the fewest open conversations",
+	"round_robin": ", next in the round-robin", "handoff": " after the AI agent handed the conversation to people",
+	"queue": " from the queue", "manual": ""}
+
+// why phrases an assignment reason (and the rule, for "rule") for the activity line.
+func why(reason string, rule *switchboard.RoutingRule) string {
+	if reason == "rule" && rule != nil {
+		return " by the rule “" + rule.Name + "”"
+	}
+	if p, ok := reasons[reason]; ok {
+		return p
+	}
+	return " (" + strings.ReplaceAll(reason, "_", " ") + ")"
+}
+
+// AssignmentPool returns what one assignment decision on a channel reads: its members with their
+// agents, the open and pending conversations each holds on the channel (the trigger-kept counter),
+// and the agent the round-robin rotation last served (0: none yet).
+func (s *Store) AssignmentPool(ctx context.Context, channelID int64) (members []switchboard.ChannelMember, agents map[int64]*switchboard.Agent, open map[int64]int, rrLast int64, err error) {
+	db := s.conn(ctx)
+	rows, err := db.Raw(`SELECT m.agent_id, m.capacity, m.open_count, m.created_at, a.name, a.role, a.availability, a.disabled,
+a.last_assigned_at FROM channel_members m JOIN agents a ON a.id = m.agent_id WHERE m.channel_id = ? ORDER BY m.agent_id`, channelID).Rows()
+	if err != nil {
+		return nil, nil, nil, 0, translate(err)
+	}
+	defer rows.Close()
+	agents, open = map[int64]*switchboard.Agent{}, map[int64]int{}
+	for rows.Next() {
+		// Scanned by hand: a decision reads every member, and reflection would double the cost.
+		var m switchboard.ChannelMember
+		var a switchboard.Agent
+		var n int
+		var last sql.NullTime
+		if err := rows.Scan(&m.AgentID, &m.Capacity, &n, &m.CreatedAt, &a.Name, &a.Role, &a.Availability, &a.Disabled, &last); err != nil {
+			return nil, nil, nil, 0, translate(err)
+		}
+		m.ChannelID, m.CreatedAt, a.ID = channelID, m.CreatedAt.UTC(), m.AgentID
+		if last.Valid {
+			a.LastAssignedAt = utcPtr(&last.Time)
+		}
+		members = append(members, m)
+		agents[a.ID], open[a.ID] = &a, n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, nil, 0, translate(err)
+	}
+	var ptr []sql.NullInt64
+	if err := db.Model(&channelRow{}).Where("id = ?", channelID).Pluck("rr_last_agent_id", &ptr).Error; err != nil {
+		return nil, nil, nil, 0, translate(err)
+	}
+	if len(ptr) == 1 {
+		rrLast = ptr[0].Int64
+	}
+	return members, agents, open, rrLast, nil
+}
+
+// AdvanceRoundRobin moves the channel's rotation pointer from the agent a decision saw (0: none) to
+// the agent it chose. It reports false, changing nothing, when another decision moved it first.
+func (s *Store) AdvanceRoundRobin(ctx context.Context, channelID, from, to int64) (bool, error) {
+	res := s.conn(ctx).Exec(`UPDATE channels SET rr_last_agent_id = ? WHERE id = ? AND COALESCE(rr_last_agent_id, 0) = ?`, to, channelID, from)
+	if res.Error != nil {
+		return false, translate(res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// waitingRow is a conversation with the agent it waits for.
+type waitingRow struct {
+	Conversation conversationRow `gorm:"embedded"`
+	QueueAgentID *int64
+}
+
+// UnassignedWaiting returns up to limit conversations of the channel that wait for an assignee,
+// oldest first (by when they started waiting), after the conversation `after` (nil: from the start),
+// with the target each waits for: an agent, a team, or the zero target for anyone.
+func (s *Store) UnassignedWaiting(ctx context.Context, channelID int64, after *switchboard.Conversation, limit int) ([]*switchboard.Conversation, []switchboard.RuleTarget, error) {
+	q := `SELECT * FROM conversations WHERE channel_id = ? AND waiting_since IS NOT NULL AND assignee_kind = '' AND status <> 'resolved'`
+	args := []any{channelID}
+	if after != nil && after.WaitingSince != nil {
+		q += ` AND (waiting_since > ? OR (waiting_since = ? AND id > ?))`
+		args = append(args, utc(*after.WaitingSince), utc(*after.WaitingSince), after.ID)
+	}
+	var rows []waitingRow
+	if err := s.conn(ctx).Raw(q+` ORDER BY waiting_since, id LIMIT ?`, append(args, limit)...).Scan(&rows).Error; err != nil {
+		return nil, nil, translate(err)
+	}
+	convs := make([]*switchboard.Conversation, len(rows))
+	targets := make([]switchboard.RuleTarget, len(rows))
+	for i := range rows {
+		convs[i] = rows[i].Conversation.toDomain()
+		switch {
+		case rows[i].QueueAgentID != nil:
+			targets[i] = switchboard.RuleTarget{Kind: switchboard.TargetAgent, ID: *rows[i].QueueAgentID}
+		case rows[i].Conversation.TeamID != nil:
+			targets[i] = switchboard.RuleTarget{Kind: switchboard.TargetTeam, ID: *rows[i].Conversation.TeamID}
+		}
+	}
+	return convs, targets, nil
+}
+
+// WaitInQueue records that nobody eligible could take the conversation: it waits, from now unless it
+// already waited, in the queue of the rule's target (an agent or a team; the channel's without a
+// rule), and loses `from`, its previous owner (nil: it had none), who could not keep it. ECONFLICT
+// when its owner is no longer `from`. An activity line is written when this changes anything.
+func (s *Store) WaitInQueue(ctx context.Context, conversationID int64, from *switchboard.Assignee, rule *switchboard.RoutingRule) ([]switchboard.Event, error) {
+	var events []switchboard.Event
+	err := s.inTx(ctx, func(ctx context.Context, tx *gorm.DB) error {
+		events = nil
+		conv, err := lockConversation(tx, conversationID)
+		if err != nil {
+			return err
+		}
+		if conv.Status == switchboard.StatusResolved || !heldBy(conv, from) {
+			return switchboard.Errorf(switchboard.ECONFLICT, "The conversation changed meanwhile.")
+		}
+		var w waitingRow
+		if err := tx.Table("conversations").Select("queue_agent_id").Where("id = ?", conv.ID).Take(&w).Error; err != nil {
+			return err
+		}
+		var agentID, teamID *int64
+		target := "an available agent"
+		if rule != nil && rule.Target.Kind == switchboard.TargetAgent {
+			agentID, target = &rule.Target.ID, s.agentName(tx, rule.Target.ID)
+		}
+		if rule != nil && rule.Target.Kind == switchboard.TargetTeam {
+			var team teamRow
+			tx.Select("id", "name").Where("id = ?", rule.Target.ID).Take(&team)
+			teamID, target = &rule.Target.ID, "the team "+team.Name
+		}
+		if from == nil && conv.WaitingSince != nil && sameID(agentID, w.QueueAgentID) && sameID(teamID, conv.TeamID) {
+			return nil // already waiting there
+		}
+		now := s.now()
+		since := now
+		if conv.WaitingSince != nil {
+			since = *conv.WaitingSince
+		}
+		if err := tx.Model(&conversationRow{}).Where("id = ?", conv.ID).Updates(map[string]any{"assignee_kind": "", "assignee_id": nil,
+			"waiting_since": since, "queue_agent_id": agentID, "team_id": teamID, "updated_at": now}).Error; err != nil {
+			return err
+		}
+		text := "Waiting for " + target
+		if rule != nil {
+			text += " (rule “" + rule.Name + "”)"
+		}
+		if from != nil {
+			text = "Reopened while " + describe(*s.named(tx, from)) + " is not available. " + text
+		}
+		events, err = s.logChange(ctx, tx, conv.ID, "", text+".", switchboard.EventConversationUpdated, nil)
+		return err
+	})
+	return events, err
+}
+
+// HandOff takes a conversation from the AI agent that owns it: it becomes unassigned and is marked
+// handed off, so the AI does not take it again unless it is assigned back. A conversation the AI
+// does not own is left alone (no events). The router then runs the people step.
+func (s *Store) HandOff(ctx context.Context, conversationID int64, reason string) ([]switchboard.Event, error) {
+	var events []switchboard.Event
+	err := s.inTx(ctx, func(ctx context.Context, tx *gorm.DB) error {
+		events = nil
+		conv, err := lockConversation(tx, conversationID)
+		if err != nil || conv.AssigneeKind != switchboard.AssigneeAI {
+			return err
+		}
+		if err := tx.Model(&conversationRow{}).Where("id = ?", conv.ID).Updates(map[string]any{"assignee_kind": "", "assignee_id": nil,
+			"ai_handed_off": true, "updated_at": s.now()}).Error; err != nil {
+			return err
+		}
+		view, err := s.conversationTx(tx, conv.ID, "")
+		if err != nil {
+			return err
+		}
+		ev, err := s.recordEvent(ctx, tx, switchboard.EventConversationUpdated, conv.ChannelID, conv.ID, struct {
+			*switchboard.Conversation
+			HandoffReason string `json:"handoff_reason"`
+		}{view, reason})
+		events = append(events, ev)
+		return err
+	})
+	return events, err
+}
+
+func sameID(a, b *int64) bool { return (a == nil && b == nil) || (a != nil && b != nil && *a == *b) }
