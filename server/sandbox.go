@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -148,6 +149,8 @@ type sandboxMessageRequest struct {
 	Emoji     string  `json:"emoji"`
 	Latitude  float64 `json:"latitude"`
 	Longitude float64 `json:"longitude"`
+	// HoursAgo back-dates the message, e.g. 25 to try what happens once the 24-hour window is closed.
+	HoursAgo float64 `json:"hours_ago"`
 }
 
 // sandboxImage is a 1×1 PNG the customer phone sends as a photo.
@@ -188,6 +191,12 @@ func (s *Server) sandboxMessage(req sandboxMessageRequest) (graphtest.InboundMes
 	}
 	if req.ReplyTo != "" && req.Type == "text" {
 		m.ReplyTo = req.ReplyTo
+	}
+	if req.HoursAgo < 0 || req.HoursAgo > 24*30 {
+		return m, bad("hours_ago", "Back-date by 0 to 720 hours.")
+	}
+	if req.HoursAgo > 0 {
+		m.Timestamp = time.Now().Add(-time.Duration(req.HoursAgo * float64(time.Hour)))
 	}
 	return m, nil
 }
