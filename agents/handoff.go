@@ -107,7 +107,7 @@ func (r *Runtime) handOff(ctx context.Context, rn *run, reason Reason, detail st
 	if rn.agent != nil {
 		who += " " + rn.agent.Name
 	}
-	_, events, err := r.store.AddAIActivity(ctx, rn.conv.ID, who+" handed the conversation to a person: "+res.Detail+".", "ai-handoff-activity:"+msgID)
+	_, events, err := r.store.LogActivity(ctx, rn.conv.ID, who+" handed the conversation to a person: "+res.Detail+".", "ai-handoff-activity:"+msgID)
 	if err != nil {
 		return Result{}, err
 	}

@@ -6,7 +6,7 @@
 //	inbound job ─▶ Reply ─▶ owner? window open? asked for a person? turn limit? readable?
 //	   ─▶ Typing ─▶ chat completion with the handoff_to_human tool (timeout; 429/5xx retried)
 //	   ─▶ QueueOutbound(answer)
-//	   └▶ handoff: QueueOutbound(handoff message) ─▶ AddAIActivity(reason) ─▶ Handoff.HandOff
+//	   └▶ handoff: QueueOutbound(handoff message) ─▶ LogActivity(reason) ─▶ Handoff.HandOff
 //
 // One run per conversation at a time: Reply is called from the conversation's inbound job, and the
 // job runner runs the jobs of one conversation (key "conversation:<id>") one at a time, in order, on
@@ -33,7 +33,7 @@ type Store interface {
 	ListMessages(ctx context.Context, conversationID int64, cursor string, limit int) ([]*switchboard.Message, string, error)
 	CountAIReplies(ctx context.Context, conversationID int64, since time.Time) (int, error)
 	QueueOutbound(ctx context.Context, m *switchboard.Message) (*switchboard.Message, []switchboard.Event, error)
-	AddAIActivity(ctx context.Context, conversationID int64, text, clientID string) (*switchboard.Message, []switchboard.Event, error)
+	LogActivity(ctx context.Context, conversationID int64, text, clientID string) (*switchboard.Message, []switchboard.Event, error)
 }
 
 // Handoff gives a conversation from the AI agent to the people step of assignment; afterwards the AI

@@ -75,7 +75,7 @@ func TestHistoryInOrder(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if _, _, err := e.st.AddAIActivity(ctx, convID, "Assigned to Ava.", ""); err != nil {
+		if _, _, err := e.st.LogActivity(ctx, convID, "Assigned to Ava.", ""); err != nil {
 			t.Fatal(err)
 		}
 		e.clock.Advance(time.Second)

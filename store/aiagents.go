@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strings"
 	"time"
 
@@ -224,49 +223,3 @@ func (s *Store) CountAIReplies(ctx context.Context, conversationID int64, since 
 	return int(n), nil
 }
 
-// AddAIActivity writes an activity line (sender system) in a conversation, such as the AI agent's
-// handoff and its reason; it is shown to agents and never sent to the customer. With a clientID, a
-// repeated call (a retried job) returns the line already written.
-func (s *Store) AddAIActivity(ctx context.Context, conversationID int64, text, clientID string) (*switchboard.Message, []switchboard.Event, error) {
-	m := &switchboard.Message{ConversationID: conversationID, Direction: switchboard.Outbound, Sender: switchboard.SenderSystem,
-		Type: switchboard.TypeActivity, Text: text, Status: switchboard.MsgSent, ClientID: clientID, CreatedAt: s.now()}
-	if err := m.Validate(); err != nil {
-		return nil, nil, err
-	}
-	var out *switchboard.Message
-	var events []switchboard.Event
-	err := s.inTx(ctx, func(ctx context.Context, tx *gorm.DB) error {
-		var conv conversationRow
-		if err := tx.Select("id", "channel_id").Where("id = ?", conversationID).Take(&conv).Error; err != nil {
-			return translateNotFound(err, "Conversation")
-		}
-		if clientID != "" {
-			var existing messageRow
-			err := tx.Where("conversation_id = ? AND client_id = ?", conversationID, clientID).Take(&existing).Error
-			if err == nil {
-				out = existing.toDomain()
-				return nil
-			}
-			if !errors.Is(err, gorm.ErrRecordNotFound) {
-				return err
-			}
-		}
-		m.ChannelID = conv.ChannelID
-		row := messageToRow(m)
-		row.ID = 0
-		if err := tx.Create(row).Error; err != nil {
-			return err
-		}
-		m.ID = row.ID
-		ev, err := s.recordEvent(ctx, tx, switchboard.EventMessageCreated, conv.ChannelID, conv.ID, m)
-		if err != nil {
-			return err
-		}
-		events, out = append(events, ev), m
-		return nil
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return out, events, nil
-}

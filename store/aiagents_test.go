@@ -137,16 +137,16 @@ func TestAIRepliesAndActivities(t *testing.T) {
 			t.Fatalf("AI replies since the assignment: %d %v", n, err)
 		}
 
-		act, events, err := s.AddAIActivity(ctx, conv.ID, "Handed to a person: the customer asked for one.", "ai-handoff:1")
+		act, events, err := s.LogActivity(ctx, conv.ID, "Handed to a person: the customer asked for one.", "ai-handoff:1")
 		if err != nil || act.ID == 0 || act.Type != switchboard.TypeActivity || act.Sender != switchboard.SenderSystem ||
 			len(events) != 1 || events[0].Type != switchboard.EventMessageCreated || events[0].ConversationID != conv.ID {
 			t.Fatalf("activity: %+v %+v %v", act, events, err)
 		}
-		again, events, err := s.AddAIActivity(ctx, conv.ID, "Handed to a person: the customer asked for one.", "ai-handoff:1")
+		again, events, err := s.LogActivity(ctx, conv.ID, "Handed to a person: the customer asked for one.", "ai-handoff:1")
 		if err != nil || again.ID != act.ID || len(events) != 0 {
 			t.Fatalf("a retried activity is written once: %+v %v", again, err)
 		}
-		if _, _, err := s.AddAIActivity(ctx, 9999, "x", ""); !switchboard.IsCode(err, switchboard.ENOTFOUND) {
+		if _, _, err := s.LogActivity(ctx, 9999, "x", ""); !switchboard.IsCode(err, switchboard.ENOTFOUND) {
 			t.Fatalf("activity in a missing conversation: %v", err)
 		}
 		msgs, _, _ := s.ListMessages(ctx, conv.ID, "", 0)

@@ -231,14 +231,11 @@ func (s *Store) logChange(ctx context.Context, tx *gorm.DB, id int64, assigneeNa
 // activityTx writes an activity line (sender system, never sent to the customer) and logs its
 // message.created event.
 func (s *Store) activityTx(ctx context.Context, tx *gorm.DB, channelID, conversationID int64, text string) (switchboard.Event, error) {
-	m := &switchboard.Message{ConversationID: conversationID, ChannelID: channelID, Direction: switchboard.Outbound,
-		Sender: switchboard.SenderSystem, Type: switchboard.TypeActivity, Text: text, Status: switchboard.MsgSent, CreatedAt: s.now()}
-	row := messageToRow(m)
-	if err := tx.Create(row).Error; err != nil {
+	_, ev, err := s.logActivityTx(ctx, tx, &conversationRow{ID: conversationID, ChannelID: channelID}, text, "")
+	if err != nil {
 		return switchboard.Event{}, err
 	}
-	m.ID = row.ID
-	return s.recordEvent(ctx, tx, switchboard.EventMessageCreated, channelID, conversationID, m)
+	return *ev, nil
 }
 
 // conversationTx reads a conversation with its contact inside the transaction (so it shows the
