@@ -109,6 +109,11 @@ func ErrorFields(err error) map[string]string {
 // IsCode reports whether err carries the given code.
 func IsCode(err error, code string) bool { return err != nil && ErrorCode(err) == code }
 
+// FieldError returns an EINVALID error with one problem on one field.
+func FieldError(field, msg string) *Error {
+	return &Error{Code: EINVALID, Message: "Some fields are invalid.", Fields: map[string]string{field: msg}}
+}
+
 // Problems collects validation problems keyed by field name. The zero value is ready to use.
 type Problems map[string]string
 

@@ -161,14 +161,12 @@ func (o *Outbound) prepareTemplate(ctx context.Context, conv *switchboard.Conver
 	tpl, err := o.store.Template(ctx, conv.ChannelID, tr.Name, tr.Language)
 	if err != nil {
 		if switchboard.IsCode(err, switchboard.ENOTFOUND) {
-			return &switchboard.Error{Code: switchboard.EINVALID, Message: "Some fields are invalid.",
-				Fields: map[string]string{"template.name": "No such template in this language; sync the templates."}}
+			return switchboard.FieldError("template.name", "No such template in this language; sync the templates.")
 		}
 		return err
 	}
 	if !tpl.Usable() {
-		return &switchboard.Error{Code: switchboard.EINVALID, Message: "Some fields are invalid.",
-			Fields: map[string]string{"template.name": "This template is " + strings.ToLower(tpl.Status) + " and cannot be sent."}}
+		return switchboard.FieldError("template.name", "This template is "+strings.ToLower(tpl.Status)+" and cannot be sent.")
 	}
 	if strings.EqualFold(tpl.Category, switchboard.CategoryMarketing) && conv.Contact != nil {
 		if conv.Contact.OptedOut {
@@ -209,9 +207,6 @@ func orEmpty(b []byte) []byte {
 // buildTemplate turns the request's parameters into Meta's components and checks them locally
 // (count and kind), so a bad request is refused before anything is queued.
 func buildTemplate(t whatsapp.Template, tr *TemplateRequest) (*whatsapp.TemplateMessage, error) {
-	bad := func(field, msg string) error {
-		return &switchboard.Error{Code: switchboard.EINVALID, Message: "Some fields are invalid.", Fields: map[string]string{field: msg}}
-	}
 	msg := &whatsapp.TemplateMessage{Name: tr.Name, Language: tr.Language}
 	var body []whatsapp.TemplateParameter
 	if len(tr.Params) > 0 && string(tr.Params) != "null" {
@@ -220,14 +215,14 @@ func buildTemplate(t whatsapp.Template, tr *TemplateRequest) (*whatsapp.Template
 		switch {
 		case json.Unmarshal(tr.Params, &list) == nil:
 			if t.Named() {
-				return nil, bad("template.params", "This template has named variables; send an object such as {\"first_name\": \"Ana\"}.")
+				return nil, switchboard.FieldError("template.params", "This template has named variables; send an object such as {\"first_name\": \"Ana\"}.")
 			}
 			for _, v := range list {
 				body = append(body, whatsapp.TextParam(v))
 			}
 		case json.Unmarshal(tr.Params, &named) == nil:
 			if !t.Named() {
-				return nil, bad("template.params", "This template has numbered variables; send a list of values.")
+				return nil, switchboard.FieldError("template.params", "This template has numbered variables; send a list of values.")
 			}
 			for _, name := range t.BodyParams().Names {
 				if v, ok := named[name]; ok {
@@ -235,10 +230,10 @@ func buildTemplate(t whatsapp.Template, tr *TemplateRequest) (*whatsapp.Template
 				}
 			}
 			if len(named) != len(body) {
-				return nil, bad("template.params", "Some names are not variables of this template.")
+				return nil, switchboard.FieldError("template.params", "Some names are not variables of this template.")
 			}
 		default:
-			return nil, bad("template.params", "Send a list of values (or an object for named variables).")
+			return nil, switchboard.FieldError("template.params", "Send a list of values (or an object for named variables).")
 		}
 	}
 	if len(tr.HeaderParams) > 0 {
@@ -261,11 +256,11 @@ func buildTemplate(t whatsapp.Template, tr *TemplateRequest) (*whatsapp.Template
 	}
 	for _, v := range body {
 		if strings.TrimSpace(v.Text) == "" {
-			return nil, bad("template.params", "Every variable needs a value.")
+			return nil, switchboard.FieldError("template.params", "Every variable needs a value.")
 		}
 	}
 	if err := t.CheckParams(msg.Components); err != nil {
-		return nil, bad("template.params", err.Error())
+		return nil, switchboard.FieldError("template.params", err.Error())
 	}
 	return msg, nil
 }

@@ -227,8 +227,7 @@ func (w *Workspace) Disconnect(agentID int64) {
 // take waiting conversations.
 func (w *Workspace) SetAvailability(ctx context.Context, agentID int64, a switchboard.Availability) error {
 	if !a.Valid() {
-		return &switchboard.Error{Code: switchboard.EINVALID, Message: "Some fields are invalid.",
-			Fields: map[string]string{"availability": `Use "available" or "away".`}}
+		return switchboard.FieldError("availability", `Use "available" or "away".`)
 	}
 	_, events, err := w.store.SetAvailability(ctx, agentID, a)
 	if err != nil {

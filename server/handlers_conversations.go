@@ -25,8 +25,7 @@ func queryInt(c echo.Context, name string, min, max int) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < min || n > max {
-		return 0, &switchboard.Error{Code: switchboard.EINVALID, Message: "Some fields are invalid.",
-			Fields: map[string]string{name: "Use a number from " + strconv.Itoa(min) + " to " + strconv.Itoa(max) + "."}}
+		return 0, switchboard.FieldError(name, "Use a number from "+strconv.Itoa(min)+" to "+strconv.Itoa(max)+".")
 	}
 	return n, nil
 }
@@ -38,8 +37,7 @@ func (s *Server) handleListConversations(c echo.Context) error {
 	f := store.ConversationFilter{Status: c.QueryParam("status"), Assignee: c.QueryParam("assignee"), MeID: me.ID,
 		Search: c.QueryParam("q"), Cursor: c.QueryParam("cursor")}
 	if f.Status != "" && !switchboard.ValidStatus(f.Status) {
-		return &switchboard.Error{Code: switchboard.EINVALID, Message: "Some fields are invalid.",
-			Fields: map[string]string{"status": "Use open, pending or resolved."}}
+		return switchboard.FieldError("status", "Use open, pending or resolved.")
 	}
 	if me.Role != switchboard.RoleAdmin {
 		f.ViewerID = me.ID
@@ -47,8 +45,7 @@ func (s *Server) handleListConversations(c echo.Context) error {
 	if v := c.QueryParam("channel_id"); v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || id <= 0 {
-			return &switchboard.Error{Code: switchboard.EINVALID, Message: "Some fields are invalid.",
-				Fields: map[string]string{"channel_id": "Use a channel id."}}
+			return switchboard.FieldError("channel_id", "Use a channel id.")
 		}
 		f.ChannelID = id
 	}

@@ -23,14 +23,12 @@ func (s *Server) handleListJobs(c echo.Context) error {
 	switch f.State {
 	case "", switchboard.JobQueued, switchboard.JobRunning, switchboard.JobDead:
 	default:
-		return &switchboard.Error{Code: switchboard.EINVALID, Message: "Some fields are invalid.",
-			Fields: map[string]string{"state": "Use queued, running or dead."}}
+		return switchboard.FieldError("state", "Use queued, running or dead.")
 	}
 	if l := c.QueryParam("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > 500 {
-			return &switchboard.Error{Code: switchboard.EINVALID, Message: "Some fields are invalid.",
-				Fields: map[string]string{"limit": "Use a number from 1 to 500."}}
+			return switchboard.FieldError("limit", "Use a number from 1 to 500.")
 		}
 		f.Limit = n
 	}

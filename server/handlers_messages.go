@@ -57,7 +57,7 @@ func (s *Server) handleSendMessage(c echo.Context) error {
 func (s *Server) bindUpload(c echo.Context, req *pipeline.SendRequest) error {
 	fh, err := c.FormFile("file")
 	if err != nil {
-		return &switchboard.Error{Code: switchboard.EINVALID, Message: "Some fields are invalid.", Fields: map[string]string{"file": "Attach a file."}}
+		return switchboard.FieldError("file", "Attach a file.")
 	}
 	f, err := fh.Open()
 	if err != nil {
@@ -162,8 +162,7 @@ type TemplateListStore interface {
 func (s *Server) handleListTemplates(c echo.Context) error {
 	id, err := strconv.ParseInt(c.QueryParam("channel_id"), 10, 64)
 	if err != nil || id <= 0 {
-		return &switchboard.Error{Code: switchboard.EINVALID, Message: "Some fields are invalid.",
-			Fields: map[string]string{"channel_id": "Choose a channel."}}
+		return switchboard.FieldError("channel_id", "Choose a channel.")
 	}
 	ch, err := s.channelFor(c, id)
 	if err != nil {

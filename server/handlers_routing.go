@@ -123,8 +123,7 @@ func checkAITarget(ctx context.Context, rs RoutingStore, r *switchboard.RoutingR
 		return nil
 	}
 	if _, err := rs.AIAgent(ctx, r.Target.ID); switchboard.IsCode(err, switchboard.ENOTFOUND) {
-		return &switchboard.Error{Code: switchboard.EINVALID, Message: "Some fields are invalid.",
-			Fields: map[string]string{"target.id": "No such AI agent."}}
+		return switchboard.FieldError("target.id", "No such AI agent.")
 	} else if err != nil {
 		return err
 	}
@@ -233,8 +232,7 @@ func (s *Server) handleAssignConversation(c echo.Context) error {
 		req.AgentID = me.ID
 	}
 	if req.AgentID <= 0 {
-		return &switchboard.Error{Code: switchboard.EINVALID, Message: "Some fields are invalid.",
-			Fields: map[string]string{"agent_id": "Choose the agent to assign."}}
+		return switchboard.FieldError("agent_id", "Choose the agent to assign.")
 	}
 	out, err := s.workspace.Assign(c.Request().Context(), me, conv.ID, req.AgentID)
 	if err != nil {

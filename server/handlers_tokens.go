@@ -43,16 +43,14 @@ func (s *Server) handleCreateToken(c echo.Context) error {
 	if req.ExpiresIn != "" {
 		d, err := time.ParseDuration(req.ExpiresIn)
 		if err != nil || d <= 0 {
-			return &switchboard.Error{Code: switchboard.EINVALID, Message: "Some fields are invalid.",
-				Fields: map[string]string{"expires_in": "Use a duration such as 720h."}}
+			return switchboard.FieldError("expires_in", "Use a duration such as 720h.")
 		}
 		at := s.clock.Now().Add(d)
 		t.ExpiresAt = &at
 	}
 	if err := s.store.CreateAPIToken(c.Request().Context(), t); err != nil {
 		if switchboard.IsCode(err, switchboard.EINVALID) && switchboard.ErrorFields(err) == nil {
-			return &switchboard.Error{Code: switchboard.EINVALID, Message: "Some fields are invalid.",
-				Fields: map[string]string{"agent_id": "No such agent."}}
+			return switchboard.FieldError("agent_id", "No such agent.")
 		}
 		return err
 	}

@@ -157,11 +157,8 @@ type sandboxMessageRequest struct {
 var sandboxImage, _ = base64.StdEncoding.DecodeString("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
 
 func (s *Server) sandboxMessage(req sandboxMessageRequest) (graphtest.InboundMessage, error) {
-	bad := func(field, msg string) error {
-		return &switchboard.Error{Code: switchboard.EINVALID, Message: "Some fields are invalid.", Fields: map[string]string{field: msg}}
-	}
 	if !switchboard.ValidE164("+" + req.WaID) {
-		return graphtest.InboundMessage{}, bad("wa_id", "The customer's number in digits, e.g. 15551234567.")
+		return graphtest.InboundMessage{}, switchboard.FieldError("wa_id", "The customer's number in digits, e.g. 15551234567.")
 	}
 	name := req.Name
 	if name == "" {
@@ -171,7 +168,7 @@ func (s *Server) sandboxMessage(req sandboxMessageRequest) (graphtest.InboundMes
 	switch req.Type {
 	case "", "text":
 		if strings.TrimSpace(req.Text) == "" {
-			return m, bad("text", "Write a message.")
+			return m, switchboard.FieldError("text", "Write a message.")
 		}
 		m = graphtest.TextMessage(req.WaID, name, req.Text)
 	case "button_reply":
@@ -187,13 +184,13 @@ func (s *Server) sandboxMessage(req sandboxMessageRequest) (graphtest.InboundMes
 		sha := s.sandbox.PutMedia(id, "image/png", sandboxImage)
 		m = graphtest.MediaMessage(req.WaID, name, graphtest.InboundMedia{Kind: "image", ID: id, MimeType: "image/png", SHA256: sha, Caption: req.Text})
 	default:
-		return m, bad("type", "Use text, button_reply, list_reply, reaction, location or image.")
+		return m, switchboard.FieldError("type", "Use text, button_reply, list_reply, reaction, location or image.")
 	}
 	if req.ReplyTo != "" && req.Type == "text" {
 		m.ReplyTo = req.ReplyTo
 	}
 	if req.HoursAgo < 0 || req.HoursAgo > 24*30 {
-		return m, bad("hours_ago", "Back-date by 0 to 720 hours.")
+		return m, switchboard.FieldError("hours_ago", "Back-date by 0 to 720 hours.")
 	}
 	if req.HoursAgo > 0 {
 		m.Timestamp = time.Now().Add(-time.Duration(req.HoursAgo * float64(time.Hour)))
@@ -246,8 +243,7 @@ func (s *Server) handleSandboxTranscript(c echo.Context) error {
 	}
 	waID := c.QueryParam("wa_id")
 	if !switchboard.ValidE164("+" + waID) {
-		return &switchboard.Error{Code: switchboard.EINVALID, Message: "Some fields are invalid.",
-			Fields: map[string]string{"wa_id": "The customer's number in digits, e.g. 15551234567."}}
+		return switchboard.FieldError("wa_id", "The customer's number in digits, e.g. 15551234567.")
 	}
 	ctx := c.Request().Context()
 	convs, _, err := s.store.ListConversations(ctx, store.ConversationFilter{ChannelID: ch.ID, Search: waID, Limit: 1})

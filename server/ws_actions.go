@@ -112,8 +112,7 @@ func (c *client) act(ctx context.Context, f inFrame) (any, error) {
 	switch f.Type {
 	case frameSend:
 		if f.ID == "" {
-			return nil, &switchboard.Error{Code: switchboard.EINVALID, Message: "Some fields are invalid.",
-				Fields: map[string]string{"id": "A client id is required: it makes a retried send safe."}}
+			return nil, switchboard.FieldError("id", "A client id is required: it makes a retried send safe.")
 		}
 		if h.opts.Messenger == nil {
 			return nil, unavailable("Sending")
@@ -136,8 +135,7 @@ func (c *client) act(ctx context.Context, f inFrame) (any, error) {
 		return map[string]any{"conversation_id": d.ConversationID}, h.opts.Reads.MarkRead(ctx, c.agentID, d.ConversationID)
 	default: // framePresence
 		if !d.Availability.Valid() {
-			return nil, &switchboard.Error{Code: switchboard.EINVALID, Message: "Some fields are invalid.",
-				Fields: map[string]string{"availability": `Availability must be "available" or "away".`}}
+			return nil, switchboard.FieldError("availability", `Availability must be "available" or "away".`)
 		}
 		if h.opts.Presence == nil {
 			return nil, unavailable("Presence")
@@ -191,8 +189,7 @@ func (c *client) typing(ctx context.Context, conversationID int64, on bool) erro
 // checked against the database once, in case the agent was just added to the channel.
 func (c *client) visibleConversation(ctx context.Context, id int64) (int64, error) {
 	if id <= 0 {
-		return 0, &switchboard.Error{Code: switchboard.EINVALID, Message: "Some fields are invalid.",
-			Fields: map[string]string{"conversation_id": "Conversation is required."}}
+		return 0, switchboard.FieldError("conversation_id", "Conversation is required.")
 	}
 	channelID, ok := c.convChannel[id]
 	if !ok {

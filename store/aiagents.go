@@ -222,4 +222,3 @@ func (s *Store) CountAIReplies(ctx context.Context, conversationID int64, since 
 	}
 	return int(n), nil
 }
-

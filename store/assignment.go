@@ -111,8 +111,7 @@ func (s *Store) AssignManually(ctx context.Context, conversationID, agentID int6
 		var agent agentRow
 		if err := tx.Where("id = ? AND disabled = ? AND id IN (SELECT agent_id FROM channel_members WHERE channel_id = ?)",
 			agentID, false, conv.ChannelID).Take(&agent).Error; errors.Is(err, gorm.ErrRecordNotFound) {
-			return &switchboard.Error{Code: switchboard.EINVALID, Message: "Some fields are invalid.",
-				Fields: map[string]string{"agent_id": "Choose an active member of this conversation's channel."}}
+			return switchboard.FieldError("agent_id", "Choose an active member of this conversation's channel.")
 		} else if err != nil {
 			return err
 		}

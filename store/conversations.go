@@ -114,8 +114,7 @@ func parseConversationCursor(s string) (time.Time, int64, error) {
 			}
 		}
 	}
-	return time.Time{}, 0, &switchboard.Error{Code: switchboard.EINVALID, Message: "Some fields are invalid.",
-		Fields: map[string]string{"cursor": "This cursor is not valid; start from the first page."}}
+	return time.Time{}, 0, switchboard.FieldError("cursor", "This cursor is not valid; start from the first page.")
 }
 
 // ListConversations returns a page of conversations, most recently active first, with their
@@ -145,8 +144,7 @@ func (s *Store) ListConversations(ctx context.Context, f ConversationFilter) ([]
 	default:
 		id, err := strconv.ParseInt(f.Assignee, 10, 64)
 		if err != nil {
-			return nil, "", &switchboard.Error{Code: switchboard.EINVALID, Message: "Some fields are invalid.",
-				Fields: map[string]string{"assignee": `Use "me", "unassigned", "ai" or an agent id.`}}
+			return nil, "", switchboard.FieldError("assignee", `Use "me", "unassigned", "ai" or an agent id.`)
 		}
 		q = q.Where("assignee_kind = ? AND assignee_id = ?", switchboard.AssigneeHuman, id)
 	}

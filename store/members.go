@@ -41,8 +41,7 @@ func (s *Store) PutChannelMember(ctx context.Context, m *switchboard.ChannelMemb
 		}
 		var agent agentRow
 		if err := tx.First(&agent, m.AgentID).Error; errors.Is(err, gorm.ErrRecordNotFound) {
-			return &switchboard.Error{Code: switchboard.EINVALID, Message: "Some fields are invalid.",
-				Fields: map[string]string{"agent_id": "No such agent."}}
+			return switchboard.FieldError("agent_id", "No such agent.")
 		} else if err != nil {
 			return err
 		}

@@ -115,8 +115,7 @@ func (s *Store) ListMessages(ctx context.Context, conversationID int64, cursor s
 	if cursor != "" {
 		before, err := strconv.ParseInt(cursor, 10, 64)
 		if err != nil || before <= 0 {
-			return nil, "", &switchboard.Error{Code: switchboard.EINVALID, Message: "Some fields are invalid.",
-				Fields: map[string]string{"cursor": "This cursor is not valid; start from the latest messages."}}
+			return nil, "", switchboard.FieldError("cursor", "This cursor is not valid; start from the latest messages.")
 		}
 		q = q.Where("id < ?", before)
 	}

@@ -158,14 +158,12 @@ func (s *Store) ReorderRoutingRules(ctx context.Context, channelID int64, ids []
 		}
 		for _, id := range ids {
 			if !want[id] {
-				return &switchboard.Error{Code: switchboard.EINVALID, Message: "Some fields are invalid.",
-					Fields: map[string]string{"ids": "List each rule of this channel exactly once (" + strconv.FormatInt(id, 10) + " is unknown or repeated)."}}
+				return switchboard.FieldError("ids", "List each rule of this channel exactly once ("+strconv.FormatInt(id, 10)+" is unknown or repeated).")
 			}
 			delete(want, id)
 		}
 		if len(want) > 0 {
-			return &switchboard.Error{Code: switchboard.EINVALID, Message: "Some fields are invalid.",
-				Fields: map[string]string{"ids": "List each rule of this channel exactly once (some are missing)."}}
+			return switchboard.FieldError("ids", "List each rule of this channel exactly once (some are missing).")
 		}
 		now := s.now()
 		for i, id := range ids {
@@ -220,8 +218,7 @@ func checkRuleTarget(tx *gorm.DB, t switchboard.RuleTarget) error {
 		return err
 	}
 	if n == 0 {
-		return &switchboard.Error{Code: switchboard.EINVALID, Message: "Some fields are invalid.",
-			Fields: map[string]string{"target.id": "No such " + t.Kind + "."}}
+		return switchboard.FieldError("target.id", "No such "+t.Kind+".")
 	}
 	return nil
 }
