@@ -32,7 +32,11 @@ func (s *Store) ResolveForCSATTest(ctx context.Context, id int64) (int, error) {
 func (s *Store) CSATReplyForTest(ctx context.Context, ch *switchboard.Channel, contactID int64, m *switchboard.Message) (int64, error) {
 	var id int64
 	err := s.inTx(ctx, func(ctx context.Context, tx *gorm.DB) error {
-		conv, err := s.csatReplyTx(ctx, tx, ch, contactID, m)
+		latest, err := s.latestConversation(tx, ch.ID, contactID)
+		if err != nil {
+			return err
+		}
+		conv, err := s.csatReplyTx(ctx, tx, ch, latest, m)
 		if conv != nil {
 			id = conv.ID
 		}

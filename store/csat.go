@@ -216,23 +216,19 @@ func (s *Store) cancelCSATTx(ctx context.Context, tx *gorm.DB, conversationID in
 	return n + res.RowsAffected, res.Error
 }
 
-// csatReplyTx runs inside ingestion, before the conversation is found or reopened. When the
-// contact's latest conversation on the channel is resolved and its survey is waiting, a rating (or,
+// csatReplyTx runs inside ingestion, before the conversation is found or reopened, with the contact's
+// latest conversation on the channel (locked). When it is resolved and its survey is waiting, a rating (or,
 // after a rating, the comment) is recorded and that conversation is returned: the message belongs to
 // it and must not reopen it. Any other message ends the survey (cancelled, or no longer waiting for
 // a comment) and nil is returned, so ingestion goes on as usual.
-func (s *Store) csatReplyTx(ctx context.Context, tx *gorm.DB, ch *switchboard.Channel, contactID int64, m *switchboard.Message) (*conversationRow, error) {
+func (s *Store) csatReplyTx(ctx context.Context, tx *gorm.DB, ch *switchboard.Channel, latest *conversationRow, m *switchboard.Message) (*conversationRow, error) {
 	if m.Type == switchboard.TypeActivity {
 		return nil, nil // a note about the contact (a number change), not something they wrote
 	}
-	var convs []conversationRow
-	if err := tx.Where("channel_id = ? AND contact_id = ?", ch.ID, contactID).Order("id DESC").Limit(1).Find(&convs).Error; err != nil {
-		return nil, err
-	}
-	if len(convs) == 0 || convs[0].Status != switchboard.StatusResolved {
+	if latest == nil || latest.Status != switchboard.StatusResolved {
 		return nil, nil
 	}
-	conv := &convs[0]
+	conv := latest
 	var rows []csatSurveyRow
 	if err := tx.Clauses(forUpdate()).Where("conversation_id = ? AND (status = ? OR await_comment = ?)", conv.ID, switchboard.SurveyPending, true).
 		Order("resolution DESC").Limit(1).Find(&rows).Error; err != nil {

@@ -58,3 +58,31 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time) (int64, error
 	res := s.conn(ctx).Where("created_at < ?", utc(before)).Delete(&eventRow{})
 	return res.RowsAffected, translate(res.Error)
 }
+
+// pendingEvent is an event to record.
+type pendingEvent struct {
+	typ                       string
+	channelID, conversationID int64
+	data                      any
+}
+
+// recordEvents appends several events to the log in one statement, in order.
+func (s *Store) recordEvents(ctx context.Context, tx *gorm.DB, evs ...pendingEvent) ([]switchboard.Event, error) {
+	rows := make([]eventRow, len(evs))
+	now := s.now()
+	for i, e := range evs {
+		b, err := json.Marshal(e.data)
+		if err != nil {
+			return nil, err
+		}
+		rows[i] = eventRow{Type: e.typ, ChannelID: e.channelID, ConversationID: e.conversationID, Data: string(b), CreatedAt: now}
+	}
+	if err := tx.Create(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]switchboard.Event, len(rows))
+	for i := range rows {
+		out[i] = rows[i].toDomain()
+	}
+	return out, nil
+}

@@ -176,17 +176,24 @@ func (s *Store) upsertContact(ctx context.Context, tx *gorm.DB, waID, bsuid, nam
 	return &got, nil
 }
 
-// activeConversation returns the contact's conversation on the channel that a new customer message
-// belongs to: the open or pending one, else a resolved one reopened within the reopen window, else a
-// new one. created/reopened tell which.
-func (s *Store) activeConversation(ctx context.Context, tx *gorm.DB, ch *switchboard.Channel, contactID int64, at time.Time) (conv *conversationRow, created, reopened bool, err error) {
+// latestConversation returns the contact's most recent conversation on the channel, locked, or nil.
+func (s *Store) latestConversation(tx *gorm.DB, channelID, contactID int64) (*conversationRow, error) {
 	var rows []conversationRow
-	if err := tx.Where("channel_id = ? AND contact_id = ?", ch.ID, contactID).Order("id DESC").Limit(1).Find(&rows).Error; err != nil {
-		return nil, false, false, err
+	if err := tx.Clauses(forUpdate()).Where("channel_id = ? AND contact_id = ?", channelID, contactID).Order("id DESC").Limit(1).Find(&rows).Error; err != nil {
+		return nil, err
 	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	return &rows[0], nil
+}
+
+// activeConversation returns the conversation a new customer message belongs to, given the contact's
+// latest one on the channel: the open or pending one, else a resolved one reopened within the reopen
+// window, else a new one. created/reopened tell which.
+func (s *Store) activeConversation(ctx context.Context, tx *gorm.DB, ch *switchboard.Channel, contactID int64, latest *conversationRow, at time.Time) (conv *conversationRow, created, reopened bool, err error) {
 	now := s.now()
-	if len(rows) == 1 {
-		c := &rows[0]
+	if c := latest; c != nil {
 		if c.Status != switchboard.StatusResolved {
 			return c, false, false, nil
 		}
@@ -196,7 +203,7 @@ func (s *Store) activeConversation(ctx context.Context, tx *gorm.DB, ch *switchb
 				Updates(map[string]any{"status": switchboard.StatusOpen, "updated_at": now}).Error; err != nil {
 				return nil, false, false, err
 			}
-			c.Status = switchboard.StatusOpen
+			c.Status, c.UpdatedAt = switchboard.StatusOpen, now
 			return c, false, true, nil
 		}
 	}
@@ -234,14 +241,18 @@ func (s *Store) storeInbound(ctx context.Context, tx *gorm.DB, ch *switchboard.C
 		res.Duplicates++
 		return nil
 	}
+	latest, err := s.latestConversation(tx, ch.ID, contact.ID)
+	if err != nil {
+		return err
+	}
 	// An answer to a pending CSAT survey belongs to the resolved conversation and does not reopen it.
-	conv, err := s.csatReplyTx(ctx, tx, ch, contact.ID, m)
+	conv, err := s.csatReplyTx(ctx, tx, ch, latest, m)
 	if err != nil {
 		return err
 	}
 	created, reopened := false, false
 	if conv == nil {
-		if conv, created, reopened, err = s.activeConversation(ctx, tx, ch, contact.ID, at); err != nil {
+		if conv, created, reopened, err = s.activeConversation(ctx, tx, ch, contact.ID, latest, at); err != nil {
 			return err
 		}
 	}
@@ -265,15 +276,14 @@ func (s *Store) storeInbound(ctx context.Context, tx *gorm.DB, ch *switchboard.C
 	if conv.LastInboundAt != nil && conv.LastInboundAt.After(at) {
 		lastInbound = *conv.LastInboundAt // an older message delivered late does not shorten the window
 	}
-	updates := map[string]any{"last_inbound_at": lastInbound, "unread_count": gorm.Expr("unread_count + 1"), "updated_at": now}
+	// The conversation row is locked (latestConversation), so its new state is known without a reread.
+	conv.LastInboundAt, conv.UnreadCount, conv.UpdatedAt = &lastInbound, conv.UnreadCount+1, now
+	updates := map[string]any{"last_inbound_at": lastInbound, "unread_count": conv.UnreadCount, "updated_at": now}
 	if conv.LastMessageAt == nil || !at.Before(*conv.LastMessageAt) {
-		updates["last_message_at"] = at
-		updates["last_message_preview"] = preview(&msg)
+		conv.LastMessageAt, conv.LastMessagePreview = &at, preview(&msg)
+		updates["last_message_at"], updates["last_message_preview"] = at, conv.LastMessagePreview
 	}
 	if err := tx.Model(&conversationRow{}).Where("id = ?", conv.ID).Updates(updates).Error; err != nil {
-		return err
-	}
-	if err := tx.Where("id = ?", conv.ID).Take(conv).Error; err != nil {
 		return err
 	}
 	job, _ := json.Marshal(switchboard.InboundJob{ConversationID: conv.ID, MessageID: msg.ID, NewConversation: created, Reopened: reopened})
@@ -292,16 +302,11 @@ func (s *Store) storeInbound(ctx context.Context, tx *gorm.DB, ch *switchboard.C
 	if created {
 		typ = switchboard.EventConversationCreated
 	}
-	for _, e := range []struct {
-		typ  string
-		data any
-	}{{typ, convView}, {switchboard.EventMessageCreated, &msg}} {
-		ev, err := s.recordEvent(ctx, tx, e.typ, ch.ID, conv.ID, e.data)
-		if err != nil {
-			return err
-		}
-		res.Events = append(res.Events, ev)
+	evs, err := s.recordEvents(ctx, tx, pendingEvent{typ, ch.ID, conv.ID, convView}, pendingEvent{switchboard.EventMessageCreated, ch.ID, conv.ID, &msg})
+	if err != nil {
+		return err
 	}
+	res.Events = append(res.Events, evs...)
 	res.Messages++
 	return nil
 }
