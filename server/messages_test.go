@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,6 +120,22 @@ func TestSendTemplateChecksParams(t *testing.T) {
 	admin.do("POST", path, tpl("order_update", []string{"Marie", "#1042"})).wantStatus(http.StatusAccepted).decode(&m)
 	if m.Type != switchboard.TypeTemplate || m.Text != "Hi Marie, order #1042 has shipped." || len(m.Payload) == 0 {
 		t.Fatalf("template message: %+v", m)
+	}
+	// Marketing templates: refused to a contact who opted out (and, by Meta's rule, to +1 numbers).
+	if _, _, err := st.SetContactOptOut(t.Context(), conv.ContactID, true); err != nil {
+		t.Fatal(err)
+	}
+	if res := admin.do("POST", path, tpl("promo", nil)); res.errorCode() != switchboard.EOPTEDOUT {
+		t.Fatalf("marketing to an opted-out contact: %s", res.Body)
+	}
+	if _, _, err := st.SetContactOptOut(t.Context(), conv.ContactID, false); err != nil {
+		t.Fatal(err)
+	}
+	admin.do("POST", path, tpl("promo", nil)).wantStatus(http.StatusAccepted)
+	us := ingestText(t, st, ch, "14155550100", "wamid.us1", time.Now())
+	res := admin.do("POST", fmt.Sprintf("/api/v1/conversations/%d/messages", us.ID), tpl("promo", nil)).wantStatus(http.StatusUnprocessableEntity)
+	if !strings.Contains(string(res.Body), "US") {
+		t.Fatalf("marketing to a +1 number: %s", res.Body)
 	}
 }
 

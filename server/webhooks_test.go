@@ -284,3 +284,21 @@ func statusID(t *testing.T, body []byte) string {
 	}
 	return id
 }
+
+// TestTemplateStatusWebhook: Meta's template status update changes the cached template, so agents stop
+// seeing it as sendable.
+func TestTemplateStatusWebhook(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ts := newTestServer(t, st)
+		ch, path := ts.webhookChannel(fixturePhoneNumberID, fixtureAppSecret)
+		if err := st.ReplaceTemplates(t.Context(), ch.ID, []switchboard.Template{{ExternalID: "1234567890123456", Name: "order_shipped",
+			Language: "en_US", Category: "UTILITY", Status: "APPROVED", Components: []byte(`[{"type":"BODY","text":"Shipped!"}]`)}}); err != nil {
+			t.Fatal(err)
+		}
+		ts.anonymous().postWebhook(path, fixture(t, "template_status_update.json"), fixtureAppSecret).wantStatus(http.StatusOK)
+		tpl, err := st.Template(t.Context(), ch.ID, "order_shipped", "en_US")
+		if err != nil || tpl.Status != "REJECTED" || tpl.Usable() {
+			t.Fatalf("template after the status webhook: %+v %v", tpl, err)
+		}
+	})
+}
