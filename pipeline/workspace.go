@@ -29,6 +29,7 @@ type Drainer interface {
 	Assign(ctx context.Context, conversationID int64, t routing.Trigger) (*routing.Outcome, error)
 	Drain(ctx context.Context, channelID int64) (int, error)
 	DrainAgent(ctx context.Context, agentID int64) (int, error)
+	Release(ctx context.Context, channelID, agentID int64) (int, error)
 }
 
 // ReadJobKind marks a customer's message read at WhatsApp (blue ticks) after an agent opened it.
@@ -200,6 +201,26 @@ func (w *Workspace) Typing(ctx context.Context, conversationID int64) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	return w.graph.For(ch).MarkRead(ctx, ch.APIKey, ch.PhoneNumberID, wamid, true)
+}
+
+// MemberAdded lets a new member (or one whose capacity grew) take waiting conversations.
+func (w *Workspace) MemberAdded(ctx context.Context, channelID int64) {
+	if w == nil || w.router == nil {
+		return
+	}
+	if _, err := w.router.Drain(ctx, channelID); err != nil {
+		w.log.Warn("drain after membership change", "channel_id", channelID, "err", err)
+	}
+}
+
+// MemberRemoved gives the conversations an agent held on a channel they left to the others.
+func (w *Workspace) MemberRemoved(ctx context.Context, channelID, agentID int64) {
+	if w == nil || w.router == nil {
+		return
+	}
+	if _, err := w.router.Release(ctx, channelID, agentID); err != nil {
+		w.log.Warn("release after leaving a channel", "channel_id", channelID, "agent_id", agentID, "err", err)
+	}
 }
 
 // Connect records a new websocket of the agent; coming online lets them take waiting conversations.

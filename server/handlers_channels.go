@@ -309,6 +309,7 @@ func (s *Server) handlePutMember(c echo.Context) error {
 	if err := s.store.PutChannelMember(ctx, m); err != nil {
 		return err
 	}
+	s.workspace.MemberAdded(ctx, ch.ID)
 	return c.JSON(http.StatusCreated, m)
 }
 
@@ -321,8 +322,10 @@ func (s *Server) handleRemoveMember(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.RemoveChannelMember(c.Request().Context(), id, agentID); err != nil {
+	ctx := c.Request().Context()
+	if err := s.store.RemoveChannelMember(ctx, id, agentID); err != nil {
 		return err
 	}
+	s.workspace.MemberRemoved(ctx, id, agentID)
 	return c.NoContent(http.StatusNoContent)
 }

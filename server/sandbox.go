@@ -129,6 +129,11 @@ func (s *Server) handleCreateSandboxChannel(c echo.Context) error {
 		return err
 	}
 	s.registerSandbox(ch)
+	// The admin trying the sandbox is its first member, so its conversations come to them.
+	if err := s.store.PutChannelMember(ctx, &switchboard.ChannelMember{ChannelID: ch.ID, AgentID: currentAgent(c).ID,
+		Capacity: ch.DefaultCapacity}); err != nil {
+		return err
+	}
 	if s.templates != nil {
 		if _, err := s.templates.Sync(ctx, ch.ID); err != nil {
 			s.log.Warn("sandbox template sync", "channel_id", ch.ID, "err", err)

@@ -233,3 +233,24 @@ func TestAIAgentAnswersAndHandsOff(t *testing.T) {
 		t.Fatalf("the model was called %d times; a phrase handoff must not call it", got)
 	}
 }
+
+// TestQueueDrainsWhenAMemberJoins: with nobody eligible the conversation waits; an online agent who
+// joins the channel takes it at once.
+func TestQueueDrainsWhenAMemberJoins(t *testing.T) {
+	e := startE2E(t, "")
+	_, closeWS := e.connectAgent()
+	defer closeWS()
+	body, _ := e.fake.Inbound(e.number.PhoneNumberID, graphtest.TextMessage("33698765432", "Paul", "Allô ?"))
+	e.customerSays(body)
+	conv := e.conversation("33698765432")
+	e.eventually("the conversation to wait in the queue", func() bool {
+		c := e.conversationByID(conv)
+		return c.WaitingSince != nil && c.Assignee == nil
+	})
+	me := e.adminID()
+	e.call("POST", fmt.Sprintf("/api/v1/channels/%d/members", e.chID), map[string]any{"agent_id": me, "capacity": 3}, http.StatusCreated, nil)
+	e.eventually("the new member to take the waiting conversation", func() bool {
+		c := e.conversationByID(conv)
+		return c.Assignee != nil && c.Assignee.ID == me
+	})
+}
