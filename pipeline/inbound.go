@@ -6,6 +6,8 @@ import (
 	"errors"
 	"log/slog"
 	"sort"
+	"sync"
+	"time"
 
 	"switchboard"
 	"switchboard/whatsapp"
@@ -38,6 +40,43 @@ type Inbound struct {
 	store     IngestStore
 	publisher Publisher
 	log       *slog.Logger
+	channels  channelCache
+}
+
+// channelTTL is how long a channel read for a webhook is reused: webhooks arrive in bursts, and a
+// changed app secret or setting is picked up within this time.
+const channelTTL = 2 * time.Second
+
+// channelCache keeps recently used channels so a burst of webhooks reads each one once.
+type channelCache struct {
+	mu sync.Mutex
+	m  map[int64]cachedChannel
+}
+
+type cachedChannel struct {
+	ch *switchboard.Channel
+	at time.Time
+}
+
+func (c *channelCache) get(ctx context.Context, id int64, load func(context.Context, int64) (*switchboard.Channel, error)) (*switchboard.Channel, error) {
+	now := time.Now()
+	c.mu.Lock()
+	if e, ok := c.m[id]; ok && now.Sub(e.at) < channelTTL {
+		c.mu.Unlock()
+		return e.ch, nil
+	}
+	c.mu.Unlock()
+	ch, err := load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) > 10000 {
+		c.m = map[int64]cachedChannel{}
+	}
+	c.m[id] = cachedChannel{ch: ch, at: now}
+	c.mu.Unlock()
+	return ch, nil
 }
 
 // InboundOptions configure NewInbound.
@@ -62,7 +101,7 @@ func NewInbound(opts InboundOptions) *Inbound {
 // body that cannot be parsed is kept as a dead letter and acknowledged. Nothing is acknowledged
 // before it is committed.
 func (in *Inbound) Receive(ctx context.Context, channelID int64, body []byte, signature string) (WebhookOutcome, *switchboard.IngestResult, error) {
-	ch, err := in.store.Channel(ctx, channelID)
+	ch, err := in.channels.get(ctx, channelID, in.store.Channel)
 	if err != nil {
 		return "", nil, err
 	}

@@ -141,22 +141,34 @@ func (s *Store) upsertContact(ctx context.Context, tx *gorm.DB, waID, bsuid, nam
 	if waID == "" {
 		col, key = "bsuid", bsuid
 	}
+	// Most messages come from known contacts: one locked read. A new contact is inserted (a concurrent
+	// insert of the same one is a no-op) and read again, locked.
 	now := s.now()
-	row := contactRow{Name: name, Phone: switchboard.PhoneFromWaID(waID), Tags: "[]", CreatedAt: now, UpdatedAt: now}
-	if waID != "" {
-		row.WaID = &waID
-	}
-	if bsuid != "" {
-		row.BSUID = &bsuid
-	}
-	if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: col}}, TargetWhere: clause.Where{Exprs: []clause.Expression{
-		clause.Expr{SQL: col + " IS NOT NULL"}}}, DoNothing: true}).Create(&row).Error; err != nil {
+	var found []contactRow
+	if err := tx.Clauses(forUpdate()).Where(col+" = ?", key).Limit(1).Find(&found).Error; err != nil {
 		return nil, err
 	}
-	var got contactRow
-	if err := tx.Clauses(forUpdate()).Where(col+" = ?", key).Take(&got).Error; err != nil {
-		return nil, err
+	if len(found) == 0 {
+		row := contactRow{Name: name, Phone: switchboard.PhoneFromWaID(waID), Tags: "[]", CreatedAt: now, UpdatedAt: now}
+		if waID != "" {
+			row.WaID = &waID
+		}
+		if bsuid != "" {
+			row.BSUID = &bsuid
+		}
+		if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: col}}, TargetWhere: clause.Where{Exprs: []clause.Expression{
+			clause.Expr{SQL: col + " IS NOT NULL"}}}, DoNothing: true}).Create(&row).Error; err != nil {
+			return nil, err
+		}
+		found = nil
+		if err := tx.Clauses(forUpdate()).Where(col+" = ?", key).Limit(1).Find(&found).Error; err != nil {
+			return nil, err
+		}
+		if len(found) == 0 {
+			return nil, switchboard.Errorf(switchboard.EUNAVAILABLE, "The contact could not be stored; try again.")
+		}
 	}
+	got := found[0]
 	updates := map[string]any{}
 	if name != "" && name != got.Name {
 		updates["name"] = name
