@@ -115,3 +115,13 @@ type TemplateStatusChange struct {
 	Status     string
 	Reason     string
 }
+
+// DeadLetter is a correctly signed webhook that could not be understood, kept for admins to inspect
+// and replay.
+type DeadLetter struct {
+	ID         int64     `json:"id"`
+	ChannelID  *int64    `json:"channel_id"`
+	Body       string    `json:"body"`
+	Error      string    `json:"error"`
+	ReceivedAt time.Time `json:"received_at"`
+}

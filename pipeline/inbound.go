@@ -19,6 +19,8 @@ type IngestStore interface {
 	ChannelByPhoneNumberID(ctx context.Context, phoneNumberID string) (*switchboard.Channel, error)
 	IngestInbound(ctx context.Context, ch *switchboard.Channel, b *switchboard.InboundBatch) (*switchboard.IngestResult, error)
 	RecordDeadLetter(ctx context.Context, channelID int64, body []byte, reason string) error
+	DeadLetter(ctx context.Context, id int64) (*switchboard.DeadLetter, error)
+	DeleteDeadLetter(ctx context.Context, id int64) error
 }
 
 // Publisher delivers committed events to the agents' screens.
@@ -120,14 +122,25 @@ func (in *Inbound) Receive(ctx context.Context, channelID int64, body []byte, si
 		in.log.Warn("webhook kept as dead letter", "channel_id", ch.ID, "err", err)
 		return WebhookDeadLetter, nil, nil
 	}
+	total, err := in.ingest(ctx, ch, hook, func(phoneNumberID string) *switchboard.Channel {
+		return in.siblingChannel(ctx, ch, phoneNumberID, body, signature)
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	return WebhookStored, total, nil
+}
+
+// ingest stores a parsed webhook posted to ch: each change on ch, or on the channel sibling returns
+// for another phone number (nil: refused), one transaction per channel, then publishes the events.
+func (in *Inbound) ingest(ctx context.Context, ch *switchboard.Channel, hook *whatsapp.Webhook, sibling func(string) *switchboard.Channel) (*switchboard.IngestResult, error) {
 	byChannel := map[int64]*switchboard.InboundBatch{}
 	channels := map[int64]*switchboard.Channel{ch.ID: ch}
 	for i := range hook.Changes {
 		c := &hook.Changes[i]
 		target := ch
 		if c.PhoneNumberID != "" && c.PhoneNumberID != ch.PhoneNumberID {
-			target = in.siblingChannel(ctx, ch, c.PhoneNumberID, body, signature)
-			if target == nil {
+			if target = sibling(c.PhoneNumberID); target == nil {
 				continue
 			}
 			channels[target.ID] = target
@@ -148,7 +161,7 @@ func (in *Inbound) Receive(ctx context.Context, channelID int64, body []byte, si
 	for _, id := range ids {
 		res, err := in.store.IngestInbound(ctx, channels[id], byChannel[id])
 		if err != nil {
-			return "", nil, err
+			return nil, err
 		}
 		total.Messages += res.Messages
 		total.Duplicates += res.Duplicates
@@ -159,7 +172,37 @@ func (in *Inbound) Receive(ctx context.Context, channelID int64, body []byte, si
 	if in.publisher != nil && len(total.Events) > 0 {
 		in.publisher.Publish(ctx, total.Events)
 	}
-	return WebhookStored, total, nil
+	return total, nil
+}
+
+// ReplayDeadLetter parses a kept webhook again (after an upgrade taught the parser its shape) and
+// stores it as if it had just arrived; its signature was checked when it did. Changes for other
+// phone numbers are refused, since the original signature is not kept. The dead letter is removed
+// once stored; a body that still cannot be parsed is EINVALID with the parser's reason.
+func (in *Inbound) ReplayDeadLetter(ctx context.Context, id int64) (*switchboard.IngestResult, error) {
+	dl, err := in.store.DeadLetter(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if dl.ChannelID == nil {
+		return nil, switchboard.Errorf(switchboard.EINVALID, "This webhook belongs to no channel.")
+	}
+	ch, err := in.store.Channel(ctx, *dl.ChannelID)
+	if err != nil {
+		return nil, err
+	}
+	hook, err := whatsapp.ParseWebhook([]byte(dl.Body))
+	if err != nil {
+		return nil, switchboard.FieldError("body", "The webhook still cannot be parsed: "+err.Error())
+	}
+	res, err := in.ingest(ctx, ch, hook, func(phoneNumberID string) *switchboard.Channel {
+		in.log.Warn("replayed change refused: phone number id of another channel", "channel_id", ch.ID, "payload_phone_number_id", phoneNumberID)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, in.store.DeleteDeadLetter(ctx, id)
 }
 
 // siblingChannel returns the channel of another phone number when the same Meta app signed the body

@@ -63,3 +63,17 @@ func (s *Server) handleListDeadLetters(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, list(letters))
 }
+
+// handleReplayDeadLetter parses a kept webhook again and stores it (after an upgrade taught the parser
+// its shape).
+func (s *Server) handleReplayDeadLetter(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	res, err := s.inbound.ReplayDeadLetter(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, map[string]int{"messages": res.Messages, "statuses": res.Statuses})
+}

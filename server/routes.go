@@ -98,6 +98,7 @@ func (s *Server) routes() {
 
 	// Webhooks that were signed but could not be understood (admin).
 	api.GET("/dead-letters", s.handleListDeadLetters, admin)
+	api.POST("/dead-letters/:id/retry", s.handleReplayDeadLetter, admin)
 
 	// API tokens for integrations (admin).
 	api.GET("/tokens", s.handleListTokens, admin)

@@ -15,7 +15,6 @@ import (
 	"switchboard"
 	"switchboard/config"
 	"switchboard/pipeline"
-	"switchboard/store"
 	"switchboard/whatsapp/graphtest"
 )
 
@@ -30,7 +29,7 @@ type Store interface {
 	RoutingStore
 	AIAgentStore
 	ReportStore
-	ListDeadLetters(ctx context.Context, limit int) ([]store.DeadLetter, error)
+	ListDeadLetters(ctx context.Context, limit int) ([]switchboard.DeadLetter, error)
 	TeamStore
 	TokenStore
 	JobAdminStore

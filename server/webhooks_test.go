@@ -188,12 +188,15 @@ func TestWebhookSecurityAndLimits(t *testing.T) {
 		// A signed body that is not JSON is kept as a dead letter and acknowledged.
 		meta.postWebhook(path, []byte("{not json"), fixtureAppSecret).wantStatus(http.StatusOK)
 		var letters struct {
-			Data []store.DeadLetter `json:"data"`
+			Data []switchboard.DeadLetter `json:"data"`
 		}
 		admin.do("GET", "/api/v1/dead-letters", nil).wantStatus(http.StatusOK).decode(&letters)
 		if len(letters.Data) != 1 || letters.Data[0].Body != "{not json" {
 			t.Fatalf("dead letters: %+v", letters.Data)
 		}
+		// Replaying it fails the same way (422) and keeps it; an unknown id is 404.
+		admin.do("POST", fmt.Sprintf("/api/v1/dead-letters/%d/retry", letters.Data[0].ID), nil).wantStatus(http.StatusUnprocessableEntity)
+		admin.do("POST", "/api/v1/dead-letters/999999/retry", nil).wantStatus(http.StatusNotFound)
 
 		// The same webhook delivered three times concurrently is stored once.
 		var wg sync.WaitGroup
@@ -209,6 +212,20 @@ func TestWebhookSecurityAndLimits(t *testing.T) {
 		wg.Wait()
 		if got := allMessages(t, admin); len(got) != 1 {
 			t.Fatalf("three deliveries stored %d messages", len(got))
+		}
+		// A body an older parser could not read is stored when replayed, and the dead letter is gone.
+		ch, _ = st.ChannelByPhoneNumberID(t.Context(), fixturePhoneNumberID)
+		if err := st.RecordDeadLetter(t.Context(), ch.ID, fixture(t, "voice.json"), "unknown type (old version)"); err != nil {
+			t.Fatal(err)
+		}
+		admin.do("GET", "/api/v1/dead-letters", nil).decode(&letters)
+		admin.do("POST", fmt.Sprintf("/api/v1/dead-letters/%d/retry", letters.Data[0].ID), nil).wantStatus(http.StatusAccepted)
+		admin.do("GET", "/api/v1/dead-letters", nil).decode(&letters)
+		if len(letters.Data) != 1 {
+			t.Fatalf("the replayed dead letter is removed, the other kept: %d left", len(letters.Data))
+		}
+		if got := allMessages(t, admin); len(got) != 2 {
+			t.Fatalf("the replayed webhook's message was not stored: %d messages", len(got))
 		}
 	})
 }

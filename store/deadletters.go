@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"switchboard"
 )
 
 type deadLetterRow struct {
@@ -15,15 +17,6 @@ type deadLetterRow struct {
 
 func (deadLetterRow) TableName() string { return "dead_letters" }
 
-// DeadLetter is a correctly signed webhook that could not be understood, kept for admins.
-type DeadLetter struct {
-	ID         int64     `json:"id"`
-	ChannelID  *int64    `json:"channel_id"`
-	Body       string    `json:"body"`
-	Error      string    `json:"error"`
-	ReceivedAt time.Time `json:"received_at"`
-}
-
 // RecordDeadLetter keeps a webhook body that could not be parsed.
 func (s *Store) RecordDeadLetter(ctx context.Context, channelID int64, body []byte, reason string) error {
 	row := deadLetterRow{Body: string(body), Error: truncate(reason, 2000), ReceivedAt: s.now()}
@@ -34,7 +27,7 @@ func (s *Store) RecordDeadLetter(ctx context.Context, channelID int64, body []by
 }
 
 // ListDeadLetters returns the most recent dead letters first.
-func (s *Store) ListDeadLetters(ctx context.Context, limit int) ([]DeadLetter, error) {
+func (s *Store) ListDeadLetters(ctx context.Context, limit int) ([]switchboard.DeadLetter, error) {
 	if limit <= 0 || limit > 500 {
 		limit = 100
 	}
@@ -42,9 +35,30 @@ func (s *Store) ListDeadLetters(ctx context.Context, limit int) ([]DeadLetter, e
 	if err := s.conn(ctx).Order("id DESC").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, translate(err)
 	}
-	out := make([]DeadLetter, len(rows))
+	out := make([]switchboard.DeadLetter, len(rows))
 	for i, r := range rows {
-		out[i] = DeadLetter{ID: r.ID, ChannelID: r.ChannelID, Body: r.Body, Error: r.Error, ReceivedAt: r.ReceivedAt.UTC()}
+		out[i] = switchboard.DeadLetter{ID: r.ID, ChannelID: r.ChannelID, Body: r.Body, Error: r.Error, ReceivedAt: r.ReceivedAt.UTC()}
 	}
 	return out, nil
+}
+
+// DeadLetter returns one kept webhook.
+func (s *Store) DeadLetter(ctx context.Context, id int64) (*switchboard.DeadLetter, error) {
+	var r deadLetterRow
+	if err := s.conn(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
+		return nil, translateNotFound(err, "Dead letter")
+	}
+	return &switchboard.DeadLetter{ID: r.ID, ChannelID: r.ChannelID, Body: r.Body, Error: r.Error, ReceivedAt: r.ReceivedAt.UTC()}, nil
+}
+
+// DeleteDeadLetter forgets a kept webhook (after it was replayed).
+func (s *Store) DeleteDeadLetter(ctx context.Context, id int64) error {
+	res := s.conn(ctx).Delete(&deadLetterRow{}, id)
+	if res.Error != nil {
+		return translate(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return notFound("Dead letter")
+	}
+	return nil
 }
