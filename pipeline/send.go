@@ -202,7 +202,10 @@ func (s *Sender) build(ctx context.Context, client *whatsapp.Client, ch *switchb
 		if err != nil {
 			return out, err
 		}
-		out.Media = &whatsapp.OutboundMedia{Type: m.Type, ID: id, Filename: m.Media.Filename}
+		out.Media = &whatsapp.OutboundMedia{Type: m.Type, ID: id}
+		if m.Type == "document" {
+			out.Media.Filename = m.Media.Filename // Meta takes a filename on documents only
+		}
 		if m.Type == "image" || m.Type == "video" || m.Type == "document" {
 			out.Media.Caption = m.Text
 		}

@@ -251,6 +251,13 @@ func (s *Store) conversationTx(tx *gorm.DB, id int64, assigneeName string) (*swi
 	}
 	c.Contact = contact.toDomain()
 	if c.Assignee != nil {
+		if assigneeName == "" {
+			names, err := assigneeNames(tx, []*switchboard.Conversation{c})
+			if err != nil {
+				return nil, err
+			}
+			assigneeName = names[*c.Assignee]
+		}
 		c.Assignee.Name = assigneeName
 	}
 	return c, nil

@@ -176,13 +176,9 @@ func (s *Store) ListConversations(ctx context.Context, f ConversationFilter) ([]
 func (s *Store) hydrate(ctx context.Context, rows []conversationRow) ([]*switchboard.Conversation, error) {
 	out := make([]*switchboard.Conversation, len(rows))
 	contactIDs := make([]int64, 0, len(rows))
-	agentIDs := []int64{}
 	for i := range rows {
 		out[i] = rows[i].toDomain()
 		contactIDs = append(contactIDs, rows[i].ContactID)
-		if out[i].Assignee != nil && out[i].Assignee.Kind == switchboard.AssigneeHuman {
-			agentIDs = append(agentIDs, out[i].Assignee.ID)
-		}
 	}
 	if len(rows) == 0 {
 		return out, nil
@@ -195,20 +191,14 @@ func (s *Store) hydrate(ctx context.Context, rows []conversationRow) ([]*switchb
 	for i := range contacts {
 		byContact[contacts[i].ID] = contacts[i].toDomain()
 	}
-	names := map[int64]string{}
-	if len(agentIDs) > 0 {
-		var agents []agentRow
-		if err := s.conn(ctx).Select("id", "name").Where("id IN ?", agentIDs).Find(&agents).Error; err != nil {
-			return nil, translate(err)
-		}
-		for _, a := range agents {
-			names[a.ID] = a.Name
-		}
+	names, err := assigneeNames(s.conn(ctx), out)
+	if err != nil {
+		return nil, err
 	}
 	for _, c := range out {
 		c.Contact = byContact[c.ContactID]
-		if c.Assignee != nil && c.Assignee.Kind == switchboard.AssigneeHuman {
-			c.Assignee.Name = names[c.Assignee.ID]
+		if c.Assignee != nil {
+			c.Assignee.Name = names[*c.Assignee]
 		}
 	}
 	return out, nil
@@ -234,4 +224,32 @@ func (s *Store) Conversation(ctx context.Context, id int64) (*switchboard.Conver
 // CanSeeConversation reports whether an agent (not an admin) belongs to the conversation's channel.
 func (s *Store) CanSeeConversation(ctx context.Context, agentID int64, c *switchboard.Conversation) (bool, error) {
 	return s.IsChannelMember(ctx, c.ChannelID, agentID)
+}
+
+// assigneeNames looks up the names of the people and AI agents the conversations are assigned to,
+// keyed by assignee (kind and id; the name is left empty in the key).
+func assigneeNames(db *gorm.DB, convs []*switchboard.Conversation) (map[switchboard.Assignee]string, error) {
+	ids := map[string][]int64{}
+	for _, c := range convs {
+		if c.Assignee != nil {
+			ids[c.Assignee.Kind] = append(ids[c.Assignee.Kind], c.Assignee.ID)
+		}
+	}
+	out := map[switchboard.Assignee]string{}
+	for kind, table := range map[string]string{switchboard.AssigneeHuman: "agents", switchboard.AssigneeAI: "ai_agents"} {
+		if len(ids[kind]) == 0 {
+			continue
+		}
+		var rows []struct {
+			ID   int64
+			Name string
+		}
+		if err := db.Table(table).Select("id", "name").Where("id IN ?", ids[kind]).Find(&rows).Error; err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out[switchboard.Assignee{Kind: kind, ID: r.ID}] = r.Name
+		}
+	}
+	return out, nil
 }

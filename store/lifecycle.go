@@ -99,7 +99,11 @@ func (s *Store) lifecycleEvents(ctx context.Context, tx *gorm.DB, conv *conversa
 	if err != nil {
 		return nil, err
 	}
-	ev, err := s.recordEvent(ctx, tx, typ, conv.ChannelID, conv.ID, conv.toDomain())
+	view, err := s.conversationTx(tx, conv.ID, "")
+	if err != nil {
+		return nil, err
+	}
+	ev, err := s.recordEvent(ctx, tx, typ, conv.ChannelID, conv.ID, view)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +143,11 @@ func (s *Store) MarkConversationRead(ctx context.Context, id int64) (string, []s
 		if err := tx.Model(&conversationRow{}).Where("id = ?", id).Update("unread_count", 0).Error; err != nil {
 			return err
 		}
-		ev, err := s.recordEvent(ctx, tx, switchboard.EventConversationUpdated, conv.ChannelID, conv.ID, conv.toDomain())
+		view, err := s.conversationTx(tx, conv.ID, "")
+		if err != nil {
+			return err
+		}
+		ev, err := s.recordEvent(ctx, tx, switchboard.EventConversationUpdated, conv.ChannelID, conv.ID, view)
 		events = []switchboard.Event{ev}
 		return err
 	})
