@@ -101,9 +101,12 @@ web_tests() {
     sleep 0.1
   done
   curl -fsS "$url/readyz" >/dev/null || { cat "$tmp/e2e-server.log" >&2; exit 1; }
-  (cd web && SWITCHBOARD_E2E_URL="$url" SWITCHBOARD_E2E_ADMIN_EMAIL=admin@example.com \
-    SWITCHBOARD_E2E_ADMIN_PASSWORD=e2e-admin-password SWITCHBOARD_E2E_SCREENSHOTS="${SWITCHBOARD_E2E_SCREENSHOTS:-$tmp/screenshots}" \
-    node e2e/run.mjs) || { echo "server log:" >&2; tail -50 "$tmp/e2e-server.log" >&2; exit 1; }
+  local suite
+  for suite in run.mjs admin.mjs; do
+    (cd web && SWITCHBOARD_E2E_URL="$url" SWITCHBOARD_E2E_ADMIN_EMAIL=admin@example.com \
+      SWITCHBOARD_E2E_ADMIN_PASSWORD=e2e-admin-password SWITCHBOARD_E2E_SCREENSHOTS="${SWITCHBOARD_E2E_SCREENSHOTS:-$tmp/screenshots}" \
+      node "e2e/$suite") || { echo "server log:" >&2; tail -50 "$tmp/e2e-server.log" >&2; exit 1; }
+  done
 }
 
 case "$what" in

@@ -5,6 +5,17 @@ import vue from '@vitejs/plugin-vue'
 // server so the app is developed under one origin, exactly as it is served in
 // production. Override the target with SWITCHBOARD_DEV_API.
 const api = process.env.SWITCHBOARD_DEV_API ?? 'http://127.0.0.1:8080'
+// The server accepts the websocket of a cookie session only from its public URL's origin; the dev
+// server is another origin, so the proxied upgrade presents the server's own (override with
+// SWITCHBOARD_DEV_ORIGIN when SWITCHBOARD_PUBLIC_URL differs from the proxy target).
+const origin = process.env.SWITCHBOARD_DEV_ORIGIN ?? api
+const apiProxy = {
+  target: api,
+  ws: true,
+  configure: (proxy: { on: (event: 'proxyReqWs', fn: (req: { setHeader: (k: string, v: string) => void }) => void) => void }) => {
+    proxy.on('proxyReqWs', (req) => req.setHeader('Origin', origin))
+  },
+}
 
 export default defineConfig(({ command }) => ({
   plugins: [vue()],
@@ -20,13 +31,13 @@ export default defineConfig(({ command }) => ({
       : {},
   server: {
     proxy: {
-      '/api': { target: api, ws: true },
+      '/api': apiProxy,
       '/healthz': { target: api },
     },
   },
   preview: {
     proxy: {
-      '/api': { target: api, ws: true },
+      '/api': apiProxy,
     },
   },
   build: {
@@ -40,6 +51,7 @@ export default defineConfig(({ command }) => ({
   test: {
     environment: 'jsdom',
     include: ['src/**/*.test.ts'],
+    setupFiles: ['src/testing/setup.ts'],
     restoreMocks: true,
     unstubGlobals: true,
   },

@@ -132,7 +132,10 @@ async function readJSON(res: Response): Promise<unknown> {
 export async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json', ...opts.headers }
   const init: RequestInit = { method, headers, credentials: 'same-origin', signal: opts.signal }
-  if (opts.body !== undefined) {
+  if (opts.body instanceof FormData) {
+    // The browser sets the multipart Content-Type with its boundary.
+    init.body = opts.body
+  } else if (opts.body !== undefined) {
     headers['Content-Type'] = 'application/json'
     init.body = JSON.stringify(opts.body)
   }
@@ -164,6 +167,8 @@ export const api = {
   put: <T>(path: string, body?: unknown, opts?: RequestOptions) => request<T>('PUT', path, { ...opts, body }),
   patch: <T>(path: string, body?: unknown, opts?: RequestOptions) => request<T>('PATCH', path, { ...opts, body }),
   delete: <T = void>(path: string, opts?: RequestOptions) => request<T>('DELETE', path, opts),
+  /** upload posts a multipart form (an attachment); the CSRF header is sent as for any write. */
+  upload: <T>(path: string, form: FormData, opts?: RequestOptions) => request<T>('POST', path, { ...opts, body: form }),
 
   login: (email: string, password: string) =>
     request<Session>('POST', '/auth/login', { body: { email, password }, redirectOnUnauthorized: false }),

@@ -54,6 +54,11 @@ export const auth = {
     auth.clear()
   },
 
+  /** setAvailability records the signed-in agent's presence (after a change or a presence event). */
+  setAvailability(availability: Agent['availability']): void {
+    if (state.agent) state.agent = { ...state.agent, availability }
+  },
+
   /** clear forgets the session locally (after a 401 or a sign-out). */
   clear(): void {
     state.agent = null

@@ -96,6 +96,35 @@ describe('route guard', () => {
   })
 })
 
+describe('app routes', () => {
+  it('keeps the open conversation in the address', async () => {
+    stubFetch(signedIn)
+    const { router, done } = setup('/inbox/all/12?status=any')
+    await done
+    expect(router.currentRoute.value.name).toBe('inbox')
+    expect(router.currentRoute.value.params).toEqual({ view: 'all', conversationId: '12' })
+    expect(router.resolve('/inbox/all/x').name).toBe('not-found')
+  })
+
+  it('has the sandbox page', async () => {
+    stubFetch(signedIn)
+    const { router, done } = setup('/sandbox')
+    await done
+    expect(router.currentRoute.value.name).toBe('sandbox')
+    expect(document.title).toBe('Sandbox · Switchboard')
+  })
+
+  it('loads the admin routes on the first visit to one, then resolves the address again', async () => {
+    stubFetch(signedIn)
+    const { router, done } = setup('/admin/reports')
+    await done
+    expect(router.currentRoute.value.path).toBe('/admin/reports')
+    expect(router.currentRoute.value.name).not.toBe('not-found')
+    await router.push('/no/such/page')
+    expect(router.currentRoute.value.name).toBe('not-found')
+  })
+})
+
 describe('safeRedirect', () => {
   it.each([
     ['/inbox/all', '/inbox/all'],

@@ -19,10 +19,15 @@ declare module 'vue-router' {
     title?: string
     /** public routes are reachable without a session. */
     public?: boolean
+    /** admin routes are for admins only; agents are sent to their inbox. */
+    admin?: boolean
   }
 }
 
 export const APP_NAME = 'Switchboard'
+
+/** SHELL names the signed-in frame's route; the admin routes are added under it. */
+const SHELL = 'shell'
 
 /** INBOX_VIEWS are the inbox's lists, in the order of its tabs. */
 export const INBOX_VIEWS = ['mine', 'unassigned', 'all'] as const
@@ -52,6 +57,9 @@ export const authGuard: NavigationGuardWithThis<undefined> = async (to): Promise
     const home = (to.redirectedFrom?.fullPath ?? to.fullPath) === '/'
     return home ? { name: 'login' } : { name: 'login', query: { redirect: to.fullPath } }
   }
+  if (to.matched.some((r) => r.meta.admin) && !auth.isAdmin.value) {
+    return { name: 'inbox', params: { view: 'mine' } }
+  }
   return true
 }
 
@@ -63,15 +71,23 @@ export function createAppRouter(history: RouterHistory): Router {
       { path: '/login', name: 'login', component: LoginView, meta: { title: 'Sign in', public: true } },
       {
         path: '/',
+        name: SHELL,
         component: AppShell,
         children: [
-          { path: '', redirect: '/inbox/mine' },
+          { path: '', name: 'home', redirect: '/inbox/mine' },
           { path: 'inbox', redirect: '/inbox/mine' },
           {
-            path: `inbox/:view(${INBOX_VIEWS.join('|')})`,
+            // The open conversation is part of the address, so it survives a reload and can be shared.
+            path: `inbox/:view(${INBOX_VIEWS.join('|')})/:conversationId(\\d+)?`,
             name: 'inbox',
             component: InboxView,
             meta: { title: 'Inbox' },
+          },
+          {
+            path: 'sandbox',
+            name: 'sandbox',
+            component: () => import('./views/SandboxView.vue'),
+            meta: { title: 'Sandbox' },
           },
         ],
       },
@@ -84,6 +100,27 @@ export function createAppRouter(history: RouterHistory): Router {
     ],
   })
 
+  // The admin screens' routes live in their own chunk, loaded on the first
+  // visit to an address the app does not know yet (such as /admin/...): once
+  // added, the same address is resolved again.
+  let adminRoutes: Promise<boolean> | null = null
+  const loadAdminRoutes = (): Promise<boolean> =>
+    (adminRoutes ??= import('./admin/routes').then(
+      (m) => {
+        for (const r of m.adminRoutes) router.addRoute(SHELL, r)
+        return m.adminRoutes.length > 0
+      },
+      (e: unknown) => {
+        console.error('Could not load the admin screens', e)
+        adminRoutes = null
+        return false
+      },
+    ))
+  router.beforeEach(async (to) => {
+    if (to.name !== 'not-found' || adminRoutes) return true
+    const added = await loadAdminRoutes()
+    return added && router.resolve(to.fullPath).name !== 'not-found' ? to.fullPath : true
+  })
   router.beforeEach(authGuard)
   router.afterEach((to) => {
     document.title = to.meta.title ? `${to.meta.title} · ${APP_NAME}` : APP_NAME

@@ -9,6 +9,10 @@ async function mountInbox(logout: Route, who = agent) {
   const calls = stubFetch({
     'GET /api/v1/me': () => json(200, { agent: who, csrf_token: 'csrf-1' }),
     'POST /api/v1/auth/logout': logout,
+    'GET /api/v1/conversations': () => json(200, { data: [], next_cursor: '' }),
+    'GET /api/v1/channels': () => json(200, { data: [] }),
+    'GET /api/v1/agents': () => json(200, { data: [who] }),
+    'PATCH /api/v1/me': (c) => json(200, { agent: { ...who, ...(c.body as object) } }),
   })
   const router = createAppRouter(createMemoryHistory())
   await router.push('/inbox/mine')
@@ -50,6 +54,32 @@ describe('inbox shell', () => {
     expect(tabs.map((t) => t.text())).toEqual(['Mine', 'Unassigned', 'All'])
     expect(tabs[0]?.attributes('aria-current')).toBe('page')
     expect(tabs[1]?.attributes('aria-current')).toBeUndefined()
+  })
+
+  it('shows Inbox and Sandbox to everyone, Settings and Reports to admins', async () => {
+    const { wrapper } = await mountInbox(() => json(204))
+    const labels = () => wrapper.findAll('nav[aria-label="Main"] .rail-item').map((a) => a.text())
+    expect(labels()).toEqual(['Inbox', 'Sandbox', 'Settings', 'Reports'])
+    expect(wrapper.get('[data-testid="nav-settings"]').attributes('href')).toBe('/admin')
+    expect(wrapper.get('[data-testid="nav-reports"]').attributes('href')).toBe('/admin/reports')
+    expect(wrapper.get('[data-testid="nav-inbox"]').attributes('aria-current')).toBe('page')
+    wrapper.unmount()
+    auth.reset()
+    const agentView = await mountInbox(() => json(204), { ...agent, role: 'agent' })
+    expect(agentView.wrapper.findAll('nav[aria-label="Main"] .rail-item').map((a) => a.text())).toEqual(['Inbox', 'Sandbox'])
+  })
+
+  it('switches presence (over REST while live updates are not connected)', async () => {
+    const { wrapper, calls } = await mountInbox(() => json(204))
+    const sw = wrapper.get('[data-testid="presence"]')
+    expect(sw.attributes('role')).toBe('switch')
+    expect(sw.attributes('aria-checked')).toBe('true')
+    await sw.trigger('click')
+    await flushPromises()
+    const patch = calls.find((c) => c.method === 'PATCH' && c.url === '/api/v1/me')
+    expect(patch?.body).toEqual({ availability: 'away' })
+    expect(wrapper.get('[data-testid="presence"]').text()).toContain('Away')
+    expect(wrapper.get('[data-testid="presence"]').attributes('aria-checked')).toBe('false')
   })
 
   it('signs out with the CSRF token and returns to sign-in', async () => {

@@ -41,7 +41,7 @@ export function stubFetch(routes: Record<string, Route>): Call[] {
         method,
         url,
         headers: { ...(init.headers as Record<string, string>) },
-        body: typeof init.body === 'string' ? JSON.parse(init.body) : undefined,
+        body: typeof init.body === 'string' ? JSON.parse(init.body) : init.body,
         credentials: init.credentials,
       }
       calls.push(call)

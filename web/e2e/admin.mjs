@@ -1,0 +1,564 @@
+// Browser tests of the admin screens against a real, running Switchboard server (sandbox on).
+//
+//   SWITCHBOARD_E2E_URL=http://127.0.0.1:18080 \
+//   SWITCHBOARD_E2E_ADMIN_EMAIL=admin@example.com \
+//   SWITCHBOARD_E2E_ADMIN_PASSWORD=... \
+//   node e2e/admin.mjs
+//
+// Same variables and browser as e2e/run.mjs: SWITCHBOARD_E2E_SCREENSHOTS (default
+// web/e2e/screenshots), SWITCHBOARD_E2E_CHROMIUM (default /usr/bin/chromium). Run one test with
+// `node --test-name-pattern="routing" e2e/admin.mjs`.
+//
+// Each test opens its own browser context and creates the channels it needs, so tests neither depend
+// on each other nor on what other suites left on the server. A failing test leaves
+// failure-admin-<test>.png beside the screenshots. The process exits non-zero when any test fails.
+import assert from 'node:assert/strict'
+import { existsSync, mkdirSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { after, before, test } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright-core'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const BASE = (process.env.SWITCHBOARD_E2E_URL ?? '').replace(/\/+$/, '')
+const EMAIL = process.env.SWITCHBOARD_E2E_ADMIN_EMAIL ?? ''
+const PASSWORD = process.env.SWITCHBOARD_E2E_ADMIN_PASSWORD ?? ''
+const SHOTS = resolve(process.env.SWITCHBOARD_E2E_SCREENSHOTS || join(here, 'screenshots'))
+const CHROMIUM = process.env.SWITCHBOARD_E2E_CHROMIUM || '/usr/bin/chromium'
+
+const missing = [
+  ['SWITCHBOARD_E2E_URL', BASE],
+  ['SWITCHBOARD_E2E_ADMIN_EMAIL', EMAIL],
+  ['SWITCHBOARD_E2E_ADMIN_PASSWORD', PASSWORD],
+]
+  .filter(([, v]) => !v)
+  .map(([k]) => k)
+if (missing.length > 0) {
+  console.error(`e2e: set ${missing.join(', ')} (the base URL of a running Switchboard server and its admin).`)
+  process.exit(2)
+}
+if (!existsSync(CHROMIUM)) {
+  console.error(`e2e: no browser at ${CHROMIUM}; install Debian's chromium (apt-get install -y chromium).`)
+  process.exit(2)
+}
+
+const DESKTOP = { width: 1280, height: 900 }
+const PHONE = { width: 390, height: 844 }
+const WAIT = 15_000
+const RUN = Date.now().toString(36)
+
+/** @type {import('playwright-core').Browser} */
+let browser
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true })
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--headless',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  })
+  const res = await fetch(`${BASE}/healthz`).catch((e) => e)
+  if (res instanceof Error) throw new Error(`e2e: cannot reach ${BASE}: ${res.message}`)
+})
+
+after(async () => {
+  await browser?.close()
+})
+
+/**
+ * e2e declares a test with a fresh page in its own browser context; on failure it saves a screenshot
+ * and adds the page's URL and uncaught errors to the message.
+ * @param {string} name
+ * @param {(page: import('playwright-core').Page) => Promise<void>} fn
+ */
+function e2e(name, fn) {
+  test(name, { timeout: 180_000 }, async () => {
+    const context = await browser.newContext({ baseURL: BASE, viewport: DESKTOP, locale: 'en-US', timezoneId: 'Europe/Paris' })
+    context.setDefaultTimeout(WAIT)
+    const page = await context.newPage()
+    const pageErrors = []
+    page.on('pageerror', (err) => pageErrors.push(err.message))
+    try {
+      await fn(page)
+      assert.deepEqual(pageErrors, [], 'the page threw uncaught errors')
+    } catch (err) {
+      const shot = join(SHOTS, `failure-admin-${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`)
+      await page.screenshot({ path: shot, fullPage: true }).catch(() => undefined)
+      const extra = [`at ${page.url()}`, `screenshot ${shot}`]
+      if (pageErrors.length > 0) extra.push(`page errors: ${pageErrors.join(' | ')}`)
+      if (err instanceof Error) err.message += `\n  (${extra.join('; ')})`
+      throw err
+    } finally {
+      await context.close()
+    }
+  })
+}
+
+/**
+ * visible waits for a locator and fails with a message saying what was expected.
+ * @param {import('playwright-core').Locator} locator
+ * @param {string} what
+ */
+async function visible(locator, what) {
+  try {
+    await locator.first().waitFor({ state: 'visible', timeout: WAIT })
+  } catch {
+    throw new Error(`expected ${what} to be visible within ${WAIT / 1000}s`)
+  }
+}
+
+/**
+ * atPath waits until the page's URL satisfies ok.
+ * @param {import('playwright-core').Page} page
+ * @param {(url: URL) => boolean} ok
+ * @param {string} what
+ */
+async function atPath(page, ok, what) {
+  try {
+    await page.waitForURL((url) => ok(url), { timeout: WAIT })
+  } catch {
+    throw new Error(`expected to be at ${what}, but the page is at ${page.url()}`)
+  }
+}
+
+/**
+ * signIn opens path, signs in on the sign-in page it is sent to, and waits to be back at path. A
+ * rate-limited attempt (429, left over from an earlier run) is waited out once.
+ * @param {import('playwright-core').Page} page
+ */
+async function signIn(page, path, email = EMAIL, password = PASSWORD) {
+  await page.goto(path)
+  await atPath(page, (url) => url.pathname === '/login', 'the sign-in page')
+  for (let attempt = 1; ; attempt++) {
+    await page.getByLabel('Email').fill(email)
+    await page.getByLabel('Password', { exact: true }).fill(password)
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/login') && r.request().method() === 'POST'),
+      page.getByRole('button', { name: 'Sign in' }).click(),
+    ])
+    if (res.status() === 429 && attempt === 1) {
+      const wait = Math.min(Number(res.headers()['retry-after']) || 30, 65)
+      console.log(`# login rate limited; waiting ${wait}s before retrying once`)
+      await sleep(wait * 1000)
+      continue
+    }
+    assert.equal(res.status(), 200, `signing in as ${email} answered ${res.status()}`)
+    break
+  }
+  const want = new URL(path, BASE).pathname
+  await atPath(page, (url) => url.pathname === want, want)
+}
+
+/**
+ * call makes an API request from inside the page, with its session cookie and CSRF token (from /me),
+ * and returns the status and the decoded body.
+ * @param {import('playwright-core').Page} page
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} [body]
+ */
+async function call(page, method, path, body) {
+  return page.evaluate(
+    async ({ method, path, body }) => {
+      const me = await fetch('/api/v1/me', { credentials: 'same-origin' }).then((r) => r.json())
+      const res = await fetch(`/api/v1${path}`, {
+        method,
+        credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf_token },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      })
+      const text = await res.text()
+      return { status: res.status, body: text ? JSON.parse(text) : null }
+    },
+    { method, path, body },
+  )
+}
+
+/**
+ * sandboxChannel creates a sandbox channel through the API with the page's session.
+ * @param {import('playwright-core').Page} page
+ * @param {string} name
+ */
+async function sandboxChannel(page, name) {
+  const res = await call(page, 'POST', '/sandbox/channels', { name: `${name} ${RUN}` })
+  assert.equal(res.status, 201, `creating a sandbox channel answered ${res.status} ${JSON.stringify(res.body)} (is the sandbox on?)`)
+  return res.body
+}
+
+/**
+ * waitForApi clicks (or does) something and returns the API response it causes.
+ * @param {import('playwright-core').Page} page
+ * @param {string} method
+ * @param {RegExp} path
+ * @param {() => Promise<unknown>} action
+ */
+async function waitForApi(page, method, path, action) {
+  const [res] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === method && path.test(new URL(r.url()).pathname)),
+    action(),
+  ])
+  return res
+}
+
+/**
+ * errorOf returns the text of the error an input points to with aria-describedby.
+ * @param {import('playwright-core').Locator} input
+ */
+async function errorOf(input) {
+  return input.evaluate((el) => {
+    const ids = (el.getAttribute('aria-describedby') ?? '').split(/\s+/).filter(Boolean)
+    return ids
+      .map((id) => document.getElementById(id))
+      .filter((n) => n && n.hasAttribute('data-field-error'))
+      .map((n) => n.textContent.trim())
+      .join(' ')
+  })
+}
+
+/**
+ * shoot saves a screenshot of the whole page, or of one element. The admin page scrolls inside the
+ * app's frame, not the window: for the picture the frame is let out to its full height (and notices
+ * are hidden), then put back.
+ * @param {import('playwright-core').Page} page
+ * @param {string} file
+ * @param {import('playwright-core').Locator} [locator] only this element
+ */
+async function shoot(page, file, locator) {
+  await page.addStyleTag({
+    content: `.shell, .content, .adm, .adm-scroll { height: auto !important; min-height: 0 !important; overflow: visible !important; }
+      .notices { display: none !important; }`,
+  }).then((h) => h.evaluate((el) => el.setAttribute('data-e2e-shot', '')))
+  try {
+    if (locator) await locator.screenshot({ path: join(SHOTS, file) })
+    else await page.screenshot({ path: join(SHOTS, file), fullPage: true })
+  } finally {
+    await page.evaluate(() => document.querySelectorAll('style[data-e2e-shot]').forEach((el) => el.remove()))
+  }
+}
+
+const digits = (n) => Array.from({ length: n }, () => Math.floor(Math.random() * 10)).join('').replace(/^0/, '1')
+
+e2e('admin home lists every area', async (page) => {
+  await signIn(page, '/admin')
+  const areas = page.getByRole('list', { name: 'Admin areas' })
+  for (const title of ['Channels', 'Agents & teams', 'AI agents', 'Templates', 'Reports', 'System']) {
+    await visible(areas.getByRole('link', { name: title, exact: true }), `the ${title} card`)
+  }
+  const nav = page.getByRole('navigation', { name: 'Admin' })
+  await visible(nav, 'the admin navigation')
+  assert.equal(await nav.getByRole('link', { name: 'Overview' }).getAttribute('aria-current'), 'page')
+  assert.equal(await page.title(), 'Admin · Switchboard')
+  await areas.getByRole('link', { name: 'System', exact: true }).click()
+  await atPath(page, (u) => u.pathname === '/admin/system', '/admin/system')
+  await visible(page.getByRole('heading', { name: /Dead jobs/ }), 'the dead jobs section')
+  await visible(page.getByRole('heading', { name: /Dead letters/ }), 'the dead letters section')
+})
+
+e2e('connecting a WhatsApp number: errors next to fields, then the webhook URL and verify token', async (page) => {
+  await signIn(page, '/admin/channels/new')
+  await visible(page.getByRole('heading', { name: 'Connect a WhatsApp number' }), 'the new channel form')
+
+  const phone = page.getByLabel('Phone number', { exact: true })
+  await page.getByLabel('Name', { exact: true }).fill(`Support ${RUN}`)
+  await phone.fill('12345')
+  await page.getByLabel('WhatsApp Business Account ID').fill(digits(15))
+  await page.getByLabel('Phone number ID').fill(digits(15))
+  await page.getByLabel('API key').fill(`EAAtest${RUN}`)
+  await page.getByLabel('App secret').fill(`secret-${RUN}`)
+
+  const bad = await waitForApi(page, 'POST', /\/api\/v1\/channels$/, () => page.getByRole('button', { name: 'Create channel' }).click())
+  assert.equal(bad.status(), 422, `a bad phone number answered ${bad.status()}`)
+  await page.waitForFunction(() => document.activeElement?.getAttribute('aria-invalid') === 'true')
+  assert.equal(await phone.getAttribute('aria-invalid'), 'true', 'the phone number is not marked invalid')
+  assert.match(await errorOf(phone), /international form/, 'the phone number problem is not shown next to it')
+  assert.ok(await phone.evaluate((el) => el === document.activeElement), 'focus did not move to the phone number')
+  await shoot(page, 'admin-channel-errors.png')
+
+  const number = `+1415${digits(7)}`
+  await phone.fill(number)
+  const ok = await waitForApi(page, 'POST', /\/api\/v1\/channels$/, () => page.getByRole('button', { name: 'Create channel' }).click())
+  assert.equal(ok.status(), 201, `creating the channel answered ${ok.status()}`)
+  const created = await ok.json()
+
+  const url = page.getByRole('textbox', { name: 'Callback URL' })
+  const token = page.getByRole('textbox', { name: 'Verify token' })
+  await visible(url, 'the callback URL')
+  assert.equal(await url.inputValue(), created.webhook_url)
+  assert.ok(created.webhook_url.endsWith(`/webhooks/whatsapp/${created.id}`), `unexpected webhook URL ${created.webhook_url}`)
+  assert.equal(await token.inputValue(), created.verify_token)
+  assert.ok(created.verify_token.length >= 16, 'the verify token is too short')
+  await visible(page.getByRole('button', { name: 'Copy Callback URL' }), 'a copy button for the callback URL')
+  await visible(page.getByRole('button', { name: 'Copy Verify token' }), 'a copy button for the verify token')
+  const steps = await page.getByTestId('connect-steps').innerText()
+  for (const want of ['WhatsApp → Configuration', 'Verify and save', 'messages']) assert.ok(steps.includes(want), `the steps do not mention ${want}`)
+
+  // The values shown are the ones Meta's handshake is checked against.
+  const challenge = await page.evaluate(
+    async ({ id, token }) => {
+      const q = new URLSearchParams({ 'hub.mode': 'subscribe', 'hub.verify_token': token, 'hub.challenge': '4242' })
+      const r = await fetch(`/webhooks/whatsapp/${id}?${q}`)
+      return `${r.status} ${await r.text()}`
+    },
+    { id: created.id, token: await token.inputValue() },
+  )
+  assert.equal(challenge, '200 4242', 'Meta’s verification handshake failed with the token shown')
+  await shoot(page, 'admin-channel-connect.png')
+
+  // The channel is listed, and deleting it asks first.
+  await page.getByRole('link', { name: 'Channels', exact: true }).first().click()
+  const link = page.getByRole('link', { name: `Support ${RUN}`, exact: true })
+  await visible(link, 'the new channel in the list')
+  await link.click()
+  await page.getByRole('button', { name: 'Delete channel' }).click()
+  const dialog = page.getByRole('alertdialog')
+  await visible(dialog, 'the delete confirmation')
+  assert.match(await dialog.innerText(), /history.*kept|kept for reports/i)
+  const del = await waitForApi(page, 'DELETE', /\/api\/v1\/channels\/\d+$/, () => dialog.getByRole('button', { name: 'Delete channel' }).click())
+  assert.equal(del.status(), 204)
+  await atPath(page, (u) => u.pathname === '/admin/channels', 'the channel list after deleting')
+})
+
+e2e('business hours: intervals, an overnight interval and a holiday are saved and persist', async (page) => {
+  await signIn(page, '/admin')
+  const ch = await sandboxChannel(page, 'Hours')
+  await page.goto(`/admin/channels/${ch.id}/settings`)
+  const section = page.locator('[data-section="business_hours"]')
+  await visible(section.getByTestId('business-hours-editor'), 'the business-hours editor')
+
+  await section.getByRole('switch', { name: 'Use business hours' }).check()
+
+  // Time zone: search, arrows, Enter.
+  const tz = section.getByRole('combobox', { name: 'Time zone' })
+  await tz.click()
+  await tz.fill('paris')
+  await visible(section.getByRole('option', { name: /Europe\/Paris/ }), 'Europe/Paris among the zones')
+  await tz.press('Enter')
+  assert.equal(await tz.inputValue(), 'Europe/Paris')
+
+  // Monday: 09:00–12:00 and an added 13:00–17:30.
+  await section.getByRole('switch', { name: 'Monday open' }).check()
+  await section.getByLabel('Monday interval 1 closes').fill('12:00')
+  await section.getByRole('button', { name: 'Add hours on Monday' }).click()
+  await section.getByLabel('Monday interval 2 opens').fill('13:00')
+  await section.getByLabel('Monday interval 2 closes').fill('17:30')
+
+  // Friday: an overnight interval.
+  await section.getByRole('switch', { name: 'Friday open' }).check()
+  await section.getByLabel('Friday interval 1 opens').fill('22:00')
+  await section.getByLabel('Friday interval 1 closes').fill('02:00')
+  await visible(section.getByTestId('day-friday').getByText('closes next day'), 'the overnight mark on Friday')
+
+  // A holiday.
+  await section.getByRole('button', { name: 'Add a holiday' }).click()
+  const overrides = section.getByTestId('overrides')
+  await overrides.getByLabel('Date').fill('2030-12-25')
+  await overrides.getByLabel('Note (optional)').fill('Christmas Day')
+
+  // A missing away message is caught next to its field.
+  const away = section.getByLabel('Away message', { exact: true })
+  await away.fill('')
+  await section.getByRole('button', { name: 'Save business hours' }).click()
+  assert.equal(await away.getAttribute('aria-invalid'), 'true')
+  assert.match(await errorOf(away), /required/i)
+  await away.fill("We're closed right now; we'll answer when we're back.")
+
+  const put = await waitForApi(page, 'PUT', new RegExp(`/api/v1/channels/${ch.id}/settings$`), () =>
+    section.getByRole('button', { name: 'Save business hours' }).click(),
+  )
+  assert.equal(put.status(), 200, `saving business hours answered ${put.status()}: ${await put.text()}`)
+  const sent = put.request().postDataJSON()
+  assert.deepEqual(Object.keys(sent), ['business_hours'], 'the save sent more than the business hours')
+  assert.deepEqual(sent.business_hours.weekly, {
+    monday: [
+      { start: '09:00', end: '12:00' },
+      { start: '13:00', end: '17:30' },
+    ],
+    friday: [{ start: '22:00', end: '02:00' }],
+  })
+  assert.deepEqual(sent.business_hours.overrides, [{ date: '2030-12-25', closed: true, intervals: [], note: 'Christmas Day' }])
+  await visible(page.getByText('Business hours saved.'), 'the saved notice')
+  await shoot(page, 'settings-business-hours.png', section)
+
+  // After a reload the editor shows what was saved.
+  await page.reload()
+  await visible(section.getByTestId('business-hours-editor'), 'the editor after a reload')
+  assert.equal(await section.getByRole('combobox', { name: 'Time zone' }).inputValue(), 'Europe/Paris')
+  assert.ok(await section.getByRole('switch', { name: 'Use business hours' }).isChecked())
+  const times = async (day) => section.getByTestId(`day-${day}`).locator('input[type="time"]').evaluateAll((els) => els.map((e) => e.value))
+  assert.deepEqual(await times('monday'), ['09:00', '12:00', '13:00', '17:30'])
+  assert.deepEqual(await times('friday'), ['22:00', '02:00'])
+  assert.deepEqual(await times('tuesday'), [])
+  await visible(section.getByTestId('day-friday').getByText('closes next day'), 'the overnight mark after a reload')
+  assert.equal(await overrides.getByLabel('Date').inputValue(), '2030-12-25')
+  assert.equal(await overrides.getByLabel('Note (optional)').inputValue(), 'Christmas Day')
+  assert.equal(await overrides.getByLabel('On that day').inputValue(), 'closed')
+
+  const stored = await call(page, 'GET', `/channels/${ch.id}/settings`)
+  assert.equal(stored.body.business_hours.timezone, 'Europe/Paris')
+  assert.deepEqual(stored.body.business_hours.weekly.friday, [{ start: '22:00', end: '02:00' }])
+
+  await page.setViewportSize(PHONE)
+  await shoot(page, 'settings-business-hours-phone.png', section)
+})
+
+e2e('routing rules: three rules created, reordered by keyboard and by drag, the order persists', async (page) => {
+  await signIn(page, '/admin')
+  const ch = await sandboxChannel(page, 'Routing')
+  const me = (await call(page, 'GET', '/me')).body.agent
+  await page.goto(`/admin/channels/${ch.id}/assignment`)
+  const card = page.locator('section', { has: page.getByRole('heading', { name: 'Routing rules' }) })
+  await visible(card.getByText('No routing rules'), 'the empty rules list')
+
+  /**
+   * addRule fills the rule form: a name, one condition, and the signed-in admin as the target.
+   * @param {string} name
+   * @param {(form: import('playwright-core').Locator) => Promise<void>} condition
+   */
+  async function addRule(name, condition) {
+    await card.getByRole('button', { name: 'Add a rule' }).click()
+    const form = card.getByRole('form', { name: 'New routing rule' })
+    await form.getByLabel('Rule name').fill(name)
+    await condition(form)
+    await form.getByRole('radio', { name: 'Agent', exact: true }).check()
+    await form.getByLabel('Assign to agent').selectOption({ label: `${me.name} (${me.email})` })
+    const res = await waitForApi(page, 'POST', new RegExp(`/api/v1/channels/${ch.id}/routing-rules$`), () => form.getByRole('button', { name: 'Add rule' }).click())
+    return { res, form }
+  }
+
+  // A problem only the server finds (Go's regular expressions) is shown next to the condition.
+  const first = await addRule('VIP', async (form) => {
+    await form.getByLabel('Condition 1 field').selectOption('text')
+    await form.getByLabel('Condition 1 operator').selectOption('matches')
+    await form.getByLabel('Condition 1 value').fill('(?<vip')
+  })
+  assert.equal(first.res.status(), 422, `an invalid pattern answered ${first.res.status()}`)
+  const value = first.form.getByLabel('Condition 1 value')
+  assert.equal(await value.getAttribute('aria-invalid'), 'true')
+  assert.match(await errorOf(value), /regular expression/i)
+  await first.form.getByLabel('Condition 1 operator').selectOption('contains')
+  await value.fill('vip')
+  const fixed = await waitForApi(page, 'POST', new RegExp(`/api/v1/channels/${ch.id}/routing-rules$`), () =>
+    first.form.getByRole('button', { name: 'Add rule' }).click(),
+  )
+  assert.equal(fixed.status(), 201)
+
+  const second = await addRule('French speakers', async (form) => {
+    await form.getByLabel('Condition 1 field').selectOption('contact_country')
+    // The operator list follows the field: a country is only ever "one of".
+    assert.deepEqual(await form.getByLabel('Condition 1 operator').locator('option').evaluateAll((o) => o.map((x) => x.value)), ['in'])
+    await form.getByLabel('Condition 1 values').fill('33')
+    await form.getByLabel('Condition 1 values').press('Enter')
+  })
+  assert.equal(second.res.status(), 201)
+
+  const third = await addRule('After hours', async (form) => {
+    await form.getByLabel('Condition 1 field').selectOption('business_hours')
+    await form.getByLabel('Condition 1 value').selectOption('outside')
+    await form.getByRole('button', { name: 'Add a condition' }).click()
+    await form.getByLabel('Condition 2 field').selectOption('weekday')
+    await form.getByRole('checkbox', { name: 'Saturday' }).check()
+  })
+  assert.equal(third.res.status(), 201)
+  assert.deepEqual(third.res.request().postDataJSON().conditions, [
+    { field: 'business_hours', op: 'is', values: ['outside'] },
+    { field: 'weekday', op: 'in', values: ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] },
+  ])
+
+  const rows = card.getByTestId('rule-row')
+  const order = () => rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-rule-name')))
+  assert.deepEqual(await order(), ['VIP', 'French speakers', 'After hours'])
+
+  // Keyboard: focus "Move After hours up" and press Enter.
+  const up = card.getByRole('button', { name: 'Move After hours up' })
+  await up.focus()
+  const kb = await waitForApi(page, 'PUT', new RegExp(`/api/v1/channels/${ch.id}/routing-rules/order$`), () => page.keyboard.press('Enter'))
+  assert.equal(kb.status(), 200)
+  assert.deepEqual(await order(), ['VIP', 'After hours', 'French speakers'])
+  assert.ok(await up.evaluate((el) => el === document.activeElement), 'focus did not stay on the moved rule')
+
+  // Drag: VIP to below French speakers.
+  const vip = rows.filter({ has: page.getByRole('heading', { name: 'VIP' }) })
+  const french = rows.filter({ has: page.getByRole('heading', { name: 'French speakers' }) })
+  const box = await french.boundingBox()
+  const drag = await waitForApi(page, 'PUT', new RegExp(`/api/v1/channels/${ch.id}/routing-rules/order$`), () =>
+    vip.dragTo(french, { sourcePosition: { x: 14, y: 18 }, targetPosition: { x: 40, y: Math.max(1, (box?.height ?? 40) - 6) } }),
+  )
+  assert.equal(drag.status(), 200)
+  assert.deepEqual(await order(), ['After hours', 'French speakers', 'VIP'])
+  await shoot(page, 'routing-rules.png', card)
+
+  await page.reload()
+  await visible(rows.first(), 'the rules after a reload')
+  assert.deepEqual(await order(), ['After hours', 'French speakers', 'VIP'], 'the order did not persist')
+  const stored = await call(page, 'GET', `/channels/${ch.id}/routing-rules`)
+  assert.deepEqual(
+    stored.body.data.map((r) => r.name),
+    ['After hours', 'French speakers', 'VIP'],
+  )
+})
+
+e2e('reports render with seeded data and a clear CSAT state', async (page) => {
+  await signIn(page, '/admin')
+  const ch = await sandboxChannel(page, 'Reports')
+  for (const [wa, text] of [
+    ['33611111111', 'Bonjour !'],
+    ['14155550111', 'Where is my order?'],
+  ]) {
+    const res = await call(page, 'POST', `/sandbox/channels/${ch.id}/messages`, { wa_id: `${wa.slice(0, -4)}${digits(4)}`, name: 'E2E customer', text })
+    assert.ok(res.status < 300, `a sandbox customer message answered ${res.status} ${JSON.stringify(res.body)}`)
+  }
+  await page.goto(`/admin/reports?period=7d&channel=${ch.id}`)
+  const reports = page.getByTestId('reports')
+  await visible(reports, 'the reports')
+  // A customer message is stored before the customer API answers, so the overview counts it.
+  assert.ok(Number(await page.getByTestId('stat-messages-in').innerText()) >= 2, 'the overview does not count the seeded messages')
+  assert.ok(Number(await page.getByTestId('stat-created').innerText()) >= 2, 'the overview does not count the new conversations')
+  await visible(page.getByTestId('stat-frt'), 'the first response time')
+  // This channel has no surveys yet: the CSAT part says so.
+  await visible(page.getByTestId('csat-empty'), 'the CSAT empty state')
+  assert.match(await page.getByTestId('csat-empty').innerText(), /No CSAT surveys in this period/)
+
+  // All channels over 30 days (other suites may have rated conversations: either state is fine).
+  await page.getByRole('combobox', { name: 'Channel' }).selectOption({ label: 'All channels' })
+  await page.getByRole('radio', { name: 'Last 30 days' }).check()
+  await atPath(page, (u) => u.searchParams.get('period') === '30d', 'the 30-day period in the address')
+  await visible(page.getByTestId('csat-empty').or(page.getByTestId('csat-distribution')), 'the CSAT report or its empty state')
+
+  // A custom period that ends before it starts is refused next to the dates.
+  await page.getByRole('radio', { name: 'Custom' }).check()
+  await page.getByLabel('From', { exact: true }).fill('2030-02-10')
+  await page.getByLabel('To', { exact: true }).fill('2030-02-01')
+  await page.getByRole('button', { name: 'Apply' }).click()
+  assert.equal(await page.getByLabel('To', { exact: true }).getAttribute('aria-invalid'), 'true')
+  await visible(page.getByText('The last day must be on or after the first.'), 'the period problem')
+  await page.getByRole('radio', { name: 'Last 7 days' }).check()
+  await visible(reports, 'the reports again')
+  await shoot(page, 'reports.png')
+  await page.setViewportSize(PHONE)
+  await shoot(page, 'reports-phone.png')
+})
+
+e2e('an agent reads reports but not the admin settings', async (page) => {
+  await signIn(page, '/admin')
+  const email = `agent-${RUN}-${digits(4)}@example.com`
+  const password = `agent-pass-${RUN}`
+  const res = await call(page, 'POST', '/agents', { name: 'E2E Agent', email, password, role: 'agent' })
+  assert.equal(res.status, 201, `creating an agent answered ${res.status} ${JSON.stringify(res.body)}`)
+  await call(page, 'POST', '/auth/logout')
+
+  await signIn(page, '/admin/reports', email, password)
+  await visible(page.getByTestId('reports'), 'the reports for an agent')
+  assert.equal(await page.getByRole('navigation', { name: 'Admin' }).count(), 0, 'an agent sees the admin navigation')
+  await page.goto('/admin/channels')
+  await atPath(page, (u) => u.pathname !== '/admin/channels', 'anywhere but the channels')
+  assert.notEqual(new URL(page.url()).pathname, '/admin/channels')
+})

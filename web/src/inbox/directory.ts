@@ -1,0 +1,134 @@
+// The inbox's reference data: channels, colleagues and templates, loaded once
+// per session and shared by every inbox component.
+import { reactive } from 'vue'
+import { api, type Availability, type Page } from '../api'
+import type { AgentSummary, Channel, ChannelMember, Template } from '../types'
+
+interface DirectoryState {
+  channels: Channel[]
+  agents: AgentSummary[]
+  channelsLoaded: boolean
+  agentsLoaded: boolean
+}
+
+const state = reactive<DirectoryState>({ channels: [], agents: [], channelsLoaded: false, agentsLoaded: false })
+let channelsLoading: Promise<void> | null = null
+let agentsLoading: Promise<void> | null = null
+const templates = new Map<number, Promise<Template[]>>()
+const members = new Map<number, Promise<ChannelMember[]>>()
+// Channels asked for by id that the last list did not have: each is reloaded for once.
+const missing = new Set<number>()
+
+export const directory = {
+  state,
+
+  /** loadChannels reads the channels the agent can see (once; force reloads). */
+  loadChannels(force = false): Promise<void> {
+    if (force || !channelsLoading) {
+      channelsLoading = api.get<Page<Channel>>('/channels').then(
+        (res) => {
+          state.channels = res.data ?? []
+          state.channelsLoaded = true
+        },
+        (e) => {
+          channelsLoading = null
+          throw e
+        },
+      )
+    }
+    return channelsLoading
+  },
+
+  /** loadAgents reads the colleagues (for names, the transfer picker and presence). */
+  loadAgents(force = false): Promise<void> {
+    if (force || !agentsLoading) {
+      agentsLoading = api.get<Page<AgentSummary>>('/agents').then(
+        (res) => {
+          state.agents = res.data ?? []
+          state.agentsLoaded = true
+        },
+        (e) => {
+          agentsLoading = null
+          throw e
+        },
+      )
+    }
+    return agentsLoading
+  },
+
+  channel(id: number | null | undefined): Channel | undefined {
+    return id ? state.channels.find((c) => c.id === id) : undefined
+  },
+
+  /** channelName names a channel; one not known yet (created since the list was read) triggers a reload. */
+  channelName(id: number | null | undefined): string {
+    const ch = directory.channel(id)
+    if (ch) return ch.name
+    if (!id) return ''
+    if (state.channelsLoaded && !missing.has(id)) {
+      missing.add(id)
+      void directory.loadChannels(true).catch(() => undefined)
+    }
+    return `Channel ${id}`
+  },
+
+  agent(id: number | null | undefined): AgentSummary | undefined {
+    return id ? state.agents.find((a) => a.id === id) : undefined
+  },
+
+  /** setAvailability applies a presence.updated event. */
+  setAvailability(agentId: number, availability: Availability): void {
+    const a = state.agents.find((x) => x.id === agentId)
+    if (a) a.availability = availability
+  },
+
+  /** templates returns a channel's approved templates (cached for the session). */
+  templates(channelId: number): Promise<Template[]> {
+    let p = templates.get(channelId)
+    if (!p) {
+      p = api.get<Page<Template>>(`/templates?channel_id=${channelId}`).then(
+        (res) => (res.data ?? []).filter((t) => t.status.toUpperCase() === 'APPROVED'),
+        (e) => {
+          templates.delete(channelId)
+          throw e
+        },
+      )
+      templates.set(channelId, p)
+    }
+    return p
+  },
+
+  /** members returns a channel's members (who a conversation may be assigned to). */
+  members(channelId: number, force = false): Promise<ChannelMember[]> {
+    let p = force ? undefined : members.get(channelId)
+    if (!p) {
+      p = api.get<Page<ChannelMember>>(`/channels/${channelId}/members`).then(
+        (res) => res.data ?? [],
+        (e) => {
+          members.delete(channelId)
+          throw e
+        },
+      )
+      members.set(channelId, p)
+    }
+    return p
+  },
+
+  /** addChannel records a channel created on this page. */
+  addChannel(c: Channel): void {
+    if (!state.channels.some((x) => x.id === c.id)) state.channels = [...state.channels, c]
+  },
+
+  /** reset forgets everything (sign-out; tests). */
+  reset(): void {
+    state.channels = []
+    state.agents = []
+    state.channelsLoaded = false
+    state.agentsLoaded = false
+    channelsLoading = null
+    agentsLoading = null
+    templates.clear()
+    members.clear()
+    missing.clear()
+  },
+}
