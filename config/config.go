@@ -39,7 +39,7 @@ type Config struct {
 	SendRate        float64       `env:"SWITCHBOARD_SEND_RATE" envDefault:"80"`
 	SessionTTL      time.Duration `env:"SWITCHBOARD_SESSION_TTL" envDefault:"336h"`
 	ShutdownTimeout time.Duration `env:"SWITCHBOARD_SHUTDOWN_TIMEOUT" envDefault:"30s"`
-	MaxDBConns      int           `env:"SWITCHBOARD_DB_MAX_CONNS" envDefault:"20"`
+	MaxDBConns      int           `env:"SWITCHBOARD_DB_MAX_CONNS" envDefault:"40"`
 }
 
 // Load reads the configuration from getenv, then from flags in args (which override the environment),

@@ -145,6 +145,9 @@ func (s *Store) CompleteJob(ctx context.Context, j *switchboard.Job) error {
 	if res.RowsAffected == 0 {
 		return errLeaseLost
 	}
+	if j.Key != "" {
+		s.signalJobs() // the key's next job, if any, can run now
+	}
 	return nil
 }
 
@@ -187,17 +190,19 @@ func (s *Store) ExtendLease(ctx context.Context, j *switchboard.Job, lease time.
 	return nil
 }
 
-// NextJobAt returns when the next job becomes due (a future run_at or a lease expiry); ok is false
-// when no job is waiting.
+// NextJobAt returns when a waiting job next becomes due: a retry's run_at still in the future, or a
+// lease expiry. Due jobs that wait behind a running job of their key are not counted: finishing that
+// job signals the workers. ok is false when nothing is scheduled.
 func (s *Store) NextJobAt(ctx context.Context) (at time.Time, ok bool, err error) {
+	now := s.now()
 	// Two ordered single-column reads rather than MIN(): SQLite keeps the column's declared type (and
 	// so its time decoding) only for plain column references.
 	for _, q := range []string{
-		`SELECT run_at FROM jobs WHERE state = 'queued' ORDER BY run_at LIMIT 1`,
-		`SELECT lease_until FROM jobs WHERE state = 'running' ORDER BY lease_until LIMIT 1`,
+		`SELECT run_at FROM jobs WHERE state = 'queued' AND run_at > ? ORDER BY run_at LIMIT 1`,
+		`SELECT lease_until FROM jobs WHERE state = 'running' AND lease_until > ? ORDER BY lease_until LIMIT 1`,
 	} {
 		var times []time.Time
-		if err := s.conn(ctx).Raw(q).Scan(&times).Error; err != nil {
+		if err := s.conn(ctx).Raw(q, now).Scan(&times).Error; err != nil {
 			return time.Time{}, false, translate(err)
 		}
 		if len(times) > 0 && (!ok || times[0].Before(at)) {
