@@ -39,6 +39,7 @@ type Config struct {
 	SendRate        float64       `env:"SWITCHBOARD_SEND_RATE" envDefault:"80"`
 	SessionTTL      time.Duration `env:"SWITCHBOARD_SESSION_TTL" envDefault:"336h"`
 	ShutdownTimeout time.Duration `env:"SWITCHBOARD_SHUTDOWN_TIMEOUT" envDefault:"30s"`
+	JobLease        time.Duration `env:"SWITCHBOARD_JOB_LEASE" envDefault:"1m"`
 	MaxDBConns      int           `env:"SWITCHBOARD_DB_MAX_CONNS" envDefault:"40"`
 }
 
@@ -151,6 +152,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SessionTTL < time.Minute {
 		bad("SWITCHBOARD_SESSION_TTL %v: want at least 1m", c.SessionTTL)
+	}
+	if c.JobLease < time.Second {
+		bad("SWITCHBOARD_JOB_LEASE %v: want at least 1s", c.JobLease)
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("SWITCHBOARD_SHUTDOWN_TIMEOUT %v: want a positive duration", c.ShutdownTimeout)
