@@ -146,7 +146,12 @@ func (s *Store) CompleteJob(ctx context.Context, j *switchboard.Job) error {
 		return errLeaseLost
 	}
 	if j.Key != "" {
-		s.signalJobs() // the key's next job, if any, can run now
+		// The key's next job can run now: wake a worker, but only if there is one (an empty claim
+		// costs more than this look).
+		var next []int64
+		if err := s.conn(ctx).Raw(`SELECT id FROM jobs WHERE key = ? AND state = 'queued' LIMIT 1`, j.Key).Scan(&next).Error; err == nil && len(next) > 0 {
+			s.signalJobs()
+		}
 	}
 	return nil
 }
