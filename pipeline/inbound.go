@@ -28,6 +28,13 @@ type Publisher interface {
 	Publish(ctx context.Context, events []switchboard.Event)
 }
 
+// publish hands committed events to p, when there is a publisher and something to say.
+func publish(ctx context.Context, p Publisher, events []switchboard.Event) {
+	if p != nil && len(events) > 0 {
+		p.Publish(ctx, events)
+	}
+}
+
 // WebhookOutcome says what became of a webhook delivery, for metrics and logs.
 type WebhookOutcome string
 
@@ -169,9 +176,7 @@ func (in *Inbound) ingest(ctx context.Context, ch *switchboard.Channel, hook *wh
 		total.Parked += res.Parked
 		total.Events = append(total.Events, res.Events...)
 	}
-	if in.publisher != nil && len(total.Events) > 0 {
-		in.publisher.Publish(ctx, total.Events)
-	}
+	publish(ctx, in.publisher, total.Events)
 	return total, nil
 }
 

@@ -98,7 +98,7 @@ func (m *Media) Fetch(ctx context.Context, j *switchboard.Job) error {
 		media := *msg.Media
 		media.Status = switchboard.MediaUnavailable
 		if _, events, serr := m.store.SetMedia(ctx, msg.ID, media); serr == nil {
-			m.publish(ctx, events)
+			publish(ctx, m.publisher, events)
 		}
 		return Permanent(err)
 	}
@@ -137,14 +137,8 @@ func (m *Media) download(ctx context.Context, msg *switchboard.Message) error {
 	if err != nil {
 		return err
 	}
-	m.publish(ctx, events)
+	publish(ctx, m.publisher, events)
 	return nil
-}
-
-func (m *Media) publish(ctx context.Context, events []switchboard.Event) {
-	if m.publisher != nil && len(events) > 0 {
-		m.publisher.Publish(ctx, events)
-	}
 }
 
 // digestMatches compares Meta's digest (base64 per the docs, sometimes hex) with the bytes' SHA-256.

@@ -130,7 +130,7 @@ func (o *Outbound) Send(ctx context.Context, agent *switchboard.Agent, req SendR
 	if err != nil {
 		return nil, err
 	}
-	o.publish(ctx, events)
+	publish(ctx, o.publisher, events)
 	return msg, nil
 }
 
@@ -312,12 +312,6 @@ func (o *Outbound) Retry(ctx context.Context, agent *switchboard.Agent, conversa
 	if err != nil {
 		return nil, err
 	}
-	o.publish(ctx, events)
+	publish(ctx, o.publisher, events)
 	return msg, nil
-}
-
-func (o *Outbound) publish(ctx context.Context, events []switchboard.Event) {
-	if o.publisher != nil && len(events) > 0 {
-		o.publisher.Publish(ctx, events)
-	}
 }

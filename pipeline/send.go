@@ -127,19 +127,18 @@ func (s *Sender) Handle(ctx context.Context, j *switchboard.Job) error {
 	}
 	_, events, err := s.store.MarkSent(ctx, msg.ID, res.MessageID, s.clock.Now())
 	if err != nil {
-		// Meta accepted the message; recording it failed. Retrying the job would send it twice, so the
-		// outcome is logged loudly and the status webhooks will still find the message by wamid only
-		// if it is recorded: try once more with a fresh context.
+		// Meta accepted the message but recording it failed. Retrying the job would send it twice, so
+		// the record is tried once more on a fresh context; if that fails too, it is logged loudly.
 		retryCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		if _, events, err2 := s.store.MarkSent(retryCtx, msg.ID, res.MessageID, s.clock.Now()); err2 == nil {
-			s.publish(ctx, events)
+			publish(ctx, s.publisher, events)
 			return nil
 		}
 		s.log.Error("message sent but not recorded", "message_id", msg.ID, "wamid", res.MessageID, "err", err)
 		return Permanent(err)
 	}
-	s.publish(ctx, events)
+	publish(ctx, s.publisher, events)
 	return nil
 }
 
@@ -170,7 +169,7 @@ func (s *Sender) fail(ctx context.Context, msg *switchboard.Message, me switchbo
 	if err != nil {
 		return err // retried: the failure must become visible
 	}
-	s.publish(ctx, events)
+	publish(ctx, s.publisher, events)
 	return Permanent(cause)
 }
 
@@ -239,10 +238,4 @@ func (s *Sender) upload(ctx context.Context, client *whatsapp.Client, ch *switch
 		name = m.Type
 	}
 	return client.UploadMedia(ctx, ch.APIKey, ch.PhoneNumberID, name, m.Media.MimeType, f)
-}
-
-func (s *Sender) publish(ctx context.Context, events []switchboard.Event) {
-	if s.publisher != nil && len(events) > 0 {
-		s.publisher.Publish(ctx, events)
-	}
 }

@@ -98,7 +98,7 @@ func (w *Workspace) Resolve(ctx context.Context, agent *switchboard.Agent, id in
 	if err != nil {
 		return nil, err
 	}
-	w.publish(ctx, events)
+	publish(ctx, w.publisher, events)
 	if changed && w.router != nil {
 		if _, err := w.router.Drain(ctx, conv.ChannelID); err != nil {
 			w.log.Warn("drain after resolve", "channel_id", conv.ChannelID, "err", err)
@@ -117,7 +117,7 @@ func (w *Workspace) Reopen(ctx context.Context, agent *switchboard.Agent, id int
 	if err != nil {
 		return nil, err
 	}
-	w.publish(ctx, events)
+	publish(ctx, w.publisher, events)
 	if changed && w.router != nil {
 		if _, err := w.router.Assign(ctx, id, routing.Trigger{Kind: routing.TriggerReopened}); err != nil {
 			return nil, err
@@ -138,7 +138,7 @@ func (w *Workspace) Assign(ctx context.Context, by *switchboard.Agent, conversat
 	if err != nil {
 		return nil, err
 	}
-	w.publish(ctx, events)
+	publish(ctx, w.publisher, events)
 	if before.Assignee != nil && w.router != nil {
 		if _, err := w.router.Drain(ctx, conv.ChannelID); err != nil {
 			w.log.Warn("drain after transfer", "channel_id", conv.ChannelID, "err", err)
@@ -162,7 +162,7 @@ func (w *Workspace) MarkRead(ctx context.Context, agentID, conversationID int64)
 	if err != nil {
 		return err
 	}
-	w.publish(ctx, events)
+	publish(ctx, w.publisher, events)
 	if wamid == "" || len(events) == 0 {
 		return nil // nothing new was unread: WhatsApp already shows it read
 	}
@@ -254,17 +254,11 @@ func (w *Workspace) SetAvailability(ctx context.Context, agentID int64, a switch
 	if err != nil {
 		return err
 	}
-	w.publish(ctx, events)
+	publish(ctx, w.publisher, events)
 	if a == switchboard.Available && w.router != nil {
 		if _, err := w.router.DrainAgent(ctx, agentID); err != nil {
 			w.log.Warn("drain for available agent", "agent_id", agentID, "err", err)
 		}
 	}
 	return nil
-}
-
-func (w *Workspace) publish(ctx context.Context, events []switchboard.Event) {
-	if w.publisher != nil && len(events) > 0 {
-		w.publisher.Publish(ctx, events)
-	}
 }
