@@ -13,121 +13,22 @@
 // on each other nor on what other suites left on the server. A failing test leaves
 // failure-admin-<test>.png beside the screenshots. The process exits non-zero when any test fails.
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
-import { after, before, test } from 'node:test'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { fileURLToPath } from 'node:url'
-import { chromium } from 'playwright-core'
 
-const here = dirname(fileURLToPath(import.meta.url))
-const BASE = (process.env.SWITCHBOARD_E2E_URL ?? '').replace(/\/+$/, '')
-const EMAIL = process.env.SWITCHBOARD_E2E_ADMIN_EMAIL ?? ''
-const PASSWORD = process.env.SWITCHBOARD_E2E_ADMIN_PASSWORD ?? ''
-const SHOTS = resolve(process.env.SWITCHBOARD_E2E_SCREENSHOTS || join(here, 'screenshots'))
-const CHROMIUM = process.env.SWITCHBOARD_E2E_CHROMIUM || '/usr/bin/chromium'
-
-const missing = [
-  ['SWITCHBOARD_E2E_URL', BASE],
-  ['SWITCHBOARD_E2E_ADMIN_EMAIL', EMAIL],
-  ['SWITCHBOARD_E2E_ADMIN_PASSWORD', PASSWORD],
-]
-  .filter(([, v]) => !v)
-  .map(([k]) => k)
-if (missing.length > 0) {
-  console.error(`e2e: set ${missing.join(', ')} (the base URL of a running Switchboard server and its admin).`)
-  process.exit(2)
-}
-if (!existsSync(CHROMIUM)) {
-  console.error(`e2e: no browser at ${CHROMIUM}; install Debian's chromium (apt-get install -y chromium).`)
-  process.exit(2)
-}
+import { atPath, BASE, e2e as sharedE2E, EMAIL, PASSWORD, PHONE, SHOTS, visible, WAIT } from './lib.mjs'
 
 const DESKTOP = { width: 1280, height: 900 }
-const PHONE = { width: 390, height: 844 }
-const WAIT = 15_000
 const RUN = Date.now().toString(36)
 
-/** @type {import('playwright-core').Browser} */
-let browser
-
-before(async () => {
-  mkdirSync(SHOTS, { recursive: true })
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--headless',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
-  const res = await fetch(`${BASE}/healthz`).catch((e) => e)
-  if (res instanceof Error) throw new Error(`e2e: cannot reach ${BASE}: ${res.message}`)
-})
-
-after(async () => {
-  await browser?.close()
-})
-
 /**
- * e2e declares a test with a fresh page in its own browser context; on failure it saves a screenshot
- * and adds the page's URL and uncaught errors to the message.
+ * e2e declares an admin test: lib.mjs's, on a taller page in the Europe/Paris time zone (the business
+ * hours under test), with failure screenshots named failure-admin-<test>.png.
  * @param {string} name
  * @param {(page: import('playwright-core').Page) => Promise<void>} fn
  */
 function e2e(name, fn) {
-  test(name, { timeout: 180_000 }, async () => {
-    const context = await browser.newContext({ baseURL: BASE, viewport: DESKTOP, locale: 'en-US', timezoneId: 'Europe/Paris' })
-    context.setDefaultTimeout(WAIT)
-    const page = await context.newPage()
-    const pageErrors = []
-    page.on('pageerror', (err) => pageErrors.push(err.message))
-    try {
-      await fn(page)
-      assert.deepEqual(pageErrors, [], 'the page threw uncaught errors')
-    } catch (err) {
-      const shot = join(SHOTS, `failure-admin-${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`)
-      await page.screenshot({ path: shot, fullPage: true }).catch(() => undefined)
-      const extra = [`at ${page.url()}`, `screenshot ${shot}`]
-      if (pageErrors.length > 0) extra.push(`page errors: ${pageErrors.join(' | ')}`)
-      if (err instanceof Error) err.message += `\n  (${extra.join('; ')})`
-      throw err
-    } finally {
-      await context.close()
-    }
-  })
-}
-
-/**
- * visible waits for a locator and fails with a message saying what was expected.
- * @param {import('playwright-core').Locator} locator
- * @param {string} what
- */
-async function visible(locator, what) {
-  try {
-    await locator.first().waitFor({ state: 'visible', timeout: WAIT })
-  } catch {
-    throw new Error(`expected ${what} to be visible within ${WAIT / 1000}s`)
-  }
-}
-
-/**
- * atPath waits until the page's URL satisfies ok.
- * @param {import('playwright-core').Page} page
- * @param {(url: URL) => boolean} ok
- * @param {string} what
- */
-async function atPath(page, ok, what) {
-  try {
-    await page.waitForURL((url) => ok(url), { timeout: WAIT })
-  } catch {
-    throw new Error(`expected to be at ${what}, but the page is at ${page.url()}`)
-  }
+  sharedE2E(name, fn, { viewport: DESKTOP, timezoneId: 'Europe/Paris', timeout: 180_000, prefix: 'failure-admin' })
 }
 
 /**

@@ -71,10 +71,12 @@ after(async () => {
  * URLs and errors to the message.
  * @param {string} name
  * @param {(page: import('playwright-core').Page) => Promise<void>} fn
+ * @param {{viewport?: {width: number, height: number}, timezoneId?: string, timeout?: number, prefix?: string}} [opts]
+ *   the page size, the browser's time zone, the test's timeout and the failure screenshots' prefix
  */
-export function e2e(name, fn) {
-  test(name, { timeout: 120_000 }, async () => {
-    const context = await browser.newContext({ baseURL: BASE, viewport: DESKTOP, locale: 'en-US' })
+export function e2e(name, fn, { viewport = DESKTOP, timezoneId = undefined, timeout = 120_000, prefix = 'failure' } = {}) {
+  test(name, { timeout }, async () => {
+    const context = await browser.newContext({ baseURL: BASE, viewport, locale: 'en-US', timezoneId })
     context.setDefaultTimeout(WAIT)
     const pageErrors = []
     const dialogs = []
@@ -95,7 +97,7 @@ export function e2e(name, fn) {
       const slug = name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()
       const extra = []
       for (const [i, p] of context.pages().entries()) {
-        const shot = join(SHOTS, `failure-${slug}${i > 0 ? `-${i + 1}` : ''}.png`)
+        const shot = join(SHOTS, `${prefix}-${slug}${i > 0 ? `-${i + 1}` : ''}.png`)
         await p.screenshot({ path: shot }).catch(() => undefined)
         extra.push(`page ${i + 1} at ${p.url()}, screenshot ${shot}`)
       }
