@@ -211,12 +211,18 @@ func TestWSInbox(t *testing.T) {
 			if f := B.nextOf(switchboard.EventTyping); f.field("on") != "false" {
 				t.Fatalf("typing off: %s", f.Data)
 			}
+			typingCalls := func() int {
+				rec.mu.Lock()
+				defer rec.mu.Unlock()
+				return len(rec.typing)
+			}
+			// The indicator goes to WhatsApp off the socket's goroutine: wait for the first one.
+			eventually(t, "WhatsApp typing indicator", func() bool { return typingCalls() >= 1 })
 			A.send(frameTyping, "t-3", map[string]any{"conversation_id": conv, "on": true})
 			A.nextOf("ack")
-			rec.mu.Lock()
-			calls := len(rec.typing)
-			rec.mu.Unlock()
-			if calls != 1 {
+			// A second indicator within 20 s would have been started before the ack; give it time to land.
+			time.Sleep(50 * time.Millisecond)
+			if calls := typingCalls(); calls != 1 {
 				t.Fatalf("WhatsApp typing indicator sent %d times, want 1", calls)
 			}
 		})
