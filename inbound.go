@@ -14,6 +14,23 @@ type InboundBatch struct {
 	Statuses  []StatusUpdate
 	Events    []ChannelEvent
 	Templates []TemplateStatusChange
+	// NeedsWork, when set, is asked inside the ingestion transaction whether a stored customer message
+	// needs its inbound job (automations, routing, the AI agent); nil enqueues one for every message.
+	NeedsWork func(InboundWork) bool
+}
+
+// InboundWork is what the ingestion knows about a customer message it has just stored, as it decides
+// whether the inbound job would do anything for it. Most messages of a busy inbox belong to open
+// conversations a person already owns, where nothing is to be sent, routed or answered: skipping their
+// jobs is most of the cost of a message.
+type InboundWork struct {
+	Channel *Channel
+	// Conversation is the conversation with this message counted (its assignee, status, window).
+	Conversation *Conversation
+	Message      *Message
+	Job          InboundJob
+	// AwaySentFor is the closed period the conversation's away message was last sent for, if any.
+	AwaySentFor *time.Time
 }
 
 // InboundMessage is one customer message with the contact it came from. Exactly one of Message,

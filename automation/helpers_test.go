@@ -23,6 +23,9 @@ type env struct {
 	ch    *switchboard.Channel
 	pub   *recorder
 	seq   int
+	// needs is what Service.NeedsWork answered at ingestion, by message id: handle checks that a
+	// message judged to need nothing gets nothing.
+	needs map[int64]bool
 }
 
 // recorder is a Publisher that keeps what it was given.
@@ -55,7 +58,7 @@ func each(t *testing.T, start time.Time, configure func(*switchboard.ChannelSett
 		}
 		pub := &recorder{}
 		svc := automation.New(automation.Options{Store: s, Clock: clock, Publisher: pub})
-		fn(t, &env{t: t, s: s, svc: svc, clock: clock, ch: ch, pub: pub})
+		fn(t, &env{t: t, s: s, svc: svc, clock: clock, ch: ch, pub: pub, needs: map[int64]bool{}})
 	})
 }
 
@@ -66,7 +69,16 @@ func (e *env) receive(waID string, m *switchboard.Message) switchboard.InboundJo
 	e.seq++
 	at := e.clock.Now()
 	m.ExternalID, m.Timestamp = fmt.Sprintf("wamid.T%d", e.seq), &at
-	res, err := e.s.IngestInbound(e.t.Context(), e.ch, &switchboard.InboundBatch{Messages: []switchboard.InboundMessage{
+	// Every message gets its job here, so that the tests can run it; NeedsWork's answer is recorded.
+	needsWork := func(w switchboard.InboundWork) bool {
+		e.needs[w.Message.ID] = e.svc.NeedsWork(w)
+		return true
+	}
+	ch, err := e.s.Channel(e.t.Context(), e.ch.ID) // as the webhook reads it (a test may have changed its settings)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	res, err := e.s.IngestInbound(e.t.Context(), ch, &switchboard.InboundBatch{NeedsWork: needsWork, Messages: []switchboard.InboundMessage{
 		{WaID: waID, ProfileName: "Customer", ExternalID: m.ExternalID, Timestamp: at, Message: m}}})
 	if err != nil || res.Messages != 1 {
 		e.t.Fatalf("ingest: %+v %v", res, err)
@@ -94,6 +106,9 @@ func (e *env) handle(job switchboard.InboundJob) automation.Outcome {
 	out, err := e.svc.HandleInbound(e.t.Context(), job)
 	if err != nil {
 		e.t.Fatalf("handle %+v: %v", job, err)
+	}
+	if needs, ok := e.needs[job.MessageID]; ok && !needs && (out.CSATAnswer || out.Keyword != "" || out.Greeted || out.AwaySent) {
+		e.t.Errorf("NeedsWork judged message %d to need nothing, but the automations did %+v", job.MessageID, out)
 	}
 	return out
 }

@@ -123,6 +123,34 @@ func (s *Service) HandleInbound(ctx context.Context, job switchboard.InboundJob)
 	return out, nil
 }
 
+// NeedsWork reports whether HandleInbound could do anything for a message just stored, judged from
+// what the ingestion knows: a survey answer, a keyword, a greeting, or an away message not yet sent
+// for the current closed period. It errs towards true: HandleInbound itself decides.
+func (s *Service) NeedsWork(w switchboard.InboundWork) bool {
+	conv, msg, settings := w.Conversation, w.Message, &w.Channel.Settings
+	if IsCSATAnswer(conv, msg) {
+		return true
+	}
+	if msg.Direction != switchboard.Inbound || msg.Type == switchboard.TypeActivity {
+		return false
+	}
+	if MatchKeyword(settings.Keywords, msg) != nil {
+		return true
+	}
+	if conv.Status == switchboard.StatusResolved {
+		return false
+	}
+	if ShouldGreet(settings.Greeting, w.Job, false) {
+		return true
+	}
+	at := msg.CreatedAt
+	if msg.Timestamp != nil {
+		at = *msg.Timestamp
+	}
+	period, closed := AwayPeriod(&settings.BusinessHours, at)
+	return closed && AwayAllowed(&settings.BusinessHours, conv) && (w.AwaySentFor == nil || !w.AwaySentFor.Equal(period))
+}
+
 // reply sends an automated text in the conversation's customer-service window; outside it (a job
 // that ran very late) nothing is sent and false is returned.
 func (s *Service) reply(ctx context.Context, conv *switchboard.Conversation, text, clientID string) (bool, error) {

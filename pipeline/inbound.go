@@ -48,6 +48,7 @@ const (
 type Inbound struct {
 	store     IngestStore
 	publisher Publisher
+	needsWork func(switchboard.InboundWork) bool
 	log       *slog.Logger
 	channels  channelCache
 }
@@ -92,6 +93,8 @@ func (c *channelCache) get(ctx context.Context, id int64, load func(context.Cont
 type InboundOptions struct {
 	Store     IngestStore
 	Publisher Publisher
+	// NeedsWork decides which stored messages get an inbound job (Processor.NeedsWork); nil: all.
+	NeedsWork func(switchboard.InboundWork) bool
 	Logger    *slog.Logger
 }
 
@@ -100,7 +103,7 @@ func NewInbound(opts InboundOptions) *Inbound {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Inbound{store: opts.Store, publisher: opts.Publisher, log: opts.Logger}
+	return &Inbound{store: opts.Store, publisher: opts.Publisher, needsWork: opts.NeedsWork, log: opts.Logger}
 }
 
 // Receive checks and stores one webhook POST made to a channel's URL. The signature must verify with
@@ -154,7 +157,7 @@ func (in *Inbound) ingest(ctx context.Context, ch *switchboard.Channel, hook *wh
 		}
 		b := byChannel[target.ID]
 		if b == nil {
-			b = &switchboard.InboundBatch{}
+			b = &switchboard.InboundBatch{NeedsWork: in.needsWork}
 			byChannel[target.ID] = b
 		}
 		addChange(b, c)

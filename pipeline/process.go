@@ -14,6 +14,8 @@ import (
 // Automations are the server's own replies (keywords, greeting, away message, CSAT).
 type Automations interface {
 	HandleInbound(ctx context.Context, job switchboard.InboundJob) (automation.Outcome, error)
+	// NeedsWork reports whether HandleInbound could do anything for a message just stored.
+	NeedsWork(w switchboard.InboundWork) bool
 }
 
 // Assigner decides who owns a conversation.
@@ -60,6 +62,29 @@ func NewProcessor(o ProcessorOptions) *Processor {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Processor{store: o.Store, automations: o.Automations, router: o.Router, ai: o.AI, log: o.Logger}
+}
+
+// NeedsWork reports whether Handle could do anything for a message the ingestion has just stored; the
+// ingestion enqueues the inbound job only then. Nothing to do means: no automation applies, and the
+// conversation is open, neither new nor reopened, and owned by a person (routing leaves it alone and
+// the AI agent does not answer). It is judged on the conversation as this message left it; a job
+// still queued before this one can only make that owner change through routing, which runs for
+// conversations that had no owner (and whose messages therefore all get their jobs).
+func (p *Processor) NeedsWork(w switchboard.InboundWork) bool {
+	if w.Message.Type == switchboard.TypeActivity {
+		return false
+	}
+	if p.automations != nil && p.automations.NeedsWork(w) {
+		return true
+	}
+	if p.router == nil {
+		return false
+	}
+	conv := w.Conversation
+	if w.Job.NewConversation || w.Job.Reopened || conv.Status == switchboard.StatusResolved || conv.Assignee == nil {
+		return true
+	}
+	return p.ai != nil && conv.Assignee.Kind == switchboard.AssigneeAI
 }
 
 // Handle is the inbound job.

@@ -49,7 +49,7 @@ func (s *Store) IngestInbound(ctx context.Context, ch *switchboard.Channel, b *s
 	err := s.inTx(ctx, func(ctx context.Context, tx *gorm.DB) error {
 		*res = switchboard.IngestResult{}
 		for _, g := range groups {
-			if err := s.ingestContact(ctx, tx, ch, g, res); err != nil {
+			if err := s.ingestContact(ctx, tx, ch, g, b.NeedsWork, res); err != nil {
 				return err
 			}
 		}
@@ -99,7 +99,7 @@ func groupByContact(msgs []switchboard.InboundMessage) [][]*switchboard.InboundM
 	return out
 }
 
-func (s *Store) ingestContact(ctx context.Context, tx *gorm.DB, ch *switchboard.Channel, msgs []*switchboard.InboundMessage, res *switchboard.IngestResult) error {
+func (s *Store) ingestContact(ctx context.Context, tx *gorm.DB, ch *switchboard.Channel, msgs []*switchboard.InboundMessage, needsWork func(switchboard.InboundWork) bool, res *switchboard.IngestResult) error {
 	for _, m := range msgs {
 		waID := m.WaID
 		if m.NumberChange != nil {
@@ -119,11 +119,11 @@ func (s *Store) ingestContact(ctx context.Context, tx *gorm.DB, ch *switchboard.
 				return err
 			}
 		case m.NumberChange != nil:
-			if err := s.changeNumber(ctx, tx, ch, contact, m, res); err != nil {
+			if err := s.changeNumber(ctx, tx, ch, contact, m, needsWork, res); err != nil {
 				return err
 			}
 		case m.Message != nil:
-			if err := s.storeInbound(ctx, tx, ch, contact, m.Message, res); err != nil {
+			if err := s.storeInbound(ctx, tx, ch, contact, m.Message, needsWork, res); err != nil {
 				return err
 			}
 		}
@@ -238,7 +238,7 @@ func preview(m *switchboard.Message) string {
 	return t
 }
 
-func (s *Store) storeInbound(ctx context.Context, tx *gorm.DB, ch *switchboard.Channel, contact *contactRow, m *switchboard.Message, res *switchboard.IngestResult) error {
+func (s *Store) storeInbound(ctx context.Context, tx *gorm.DB, ch *switchboard.Channel, contact *contactRow, m *switchboard.Message, needsWork func(switchboard.InboundWork) bool, res *switchboard.IngestResult) error {
 	now := s.now()
 	at := now
 	if m.Timestamp != nil && !m.Timestamp.IsZero() {
@@ -298,9 +298,14 @@ func (s *Store) storeInbound(ctx context.Context, tx *gorm.DB, ch *switchboard.C
 	if err := tx.Model(&conversationRow{}).Where("id = ?", conv.ID).Updates(updates).Error; err != nil {
 		return err
 	}
-	job, _ := json.Marshal(switchboard.InboundJob{ConversationID: conv.ID, MessageID: msg.ID, NewConversation: created, Reopened: reopened})
-	if err := s.enqueueJob(ctx, tx, &switchboard.Job{Kind: switchboard.InboundJobKind, Key: switchboard.ConversationJobKey(conv.ID), Payload: job}); err != nil {
-		return err
+	convView := conv.toDomain()
+	convView.Contact = contact.toDomain()
+	ij := switchboard.InboundJob{ConversationID: conv.ID, MessageID: msg.ID, NewConversation: created, Reopened: reopened}
+	if needsWork == nil || needsWork(switchboard.InboundWork{Channel: ch, Conversation: convView, Message: &msg, Job: ij, AwaySentFor: conv.AwaySentFor}) {
+		job, _ := json.Marshal(ij)
+		if err := s.enqueueJob(ctx, tx, &switchboard.Job{Kind: switchboard.InboundJobKind, Key: switchboard.ConversationJobKey(conv.ID), Payload: job}); err != nil {
+			return err
+		}
 	}
 	if msg.Media != nil && msg.Media.Status == switchboard.MediaPending {
 		mj, _ := json.Marshal(switchboard.MediaJob{MessageID: msg.ID})
@@ -308,8 +313,6 @@ func (s *Store) storeInbound(ctx context.Context, tx *gorm.DB, ch *switchboard.C
 			return err
 		}
 	}
-	convView := conv.toDomain()
-	convView.Contact = contact.toDomain()
 	typ := switchboard.EventConversationUpdated
 	if created {
 		typ = switchboard.EventConversationCreated
@@ -393,7 +396,7 @@ func (s *Store) applyRevoke(ctx context.Context, tx *gorm.DB, channelID int64, e
 
 // changeNumber re-keys the contact to its new WhatsApp id and notes the change in its conversation.
 // If the new number already belongs to another contact, both are kept and the note says so.
-func (s *Store) changeNumber(ctx context.Context, tx *gorm.DB, ch *switchboard.Channel, contact *contactRow, m *switchboard.InboundMessage, res *switchboard.IngestResult) error {
+func (s *Store) changeNumber(ctx context.Context, tx *gorm.DB, ch *switchboard.Channel, contact *contactRow, m *switchboard.InboundMessage, needsWork func(switchboard.InboundWork) bool, res *switchboard.IngestResult) error {
 	nc := m.NumberChange
 	note := "The customer changed their number from " + switchboard.PhoneFromWaID(nc.OldWaID) + " to " + switchboard.PhoneFromWaID(nc.NewWaID) + "."
 	var taken int64
@@ -413,5 +416,5 @@ func (s *Store) changeNumber(ctx context.Context, tx *gorm.DB, ch *switchboard.C
 		at := m.Timestamp
 		msg.Timestamp = &at
 	}
-	return s.storeInbound(ctx, tx, ch, contact, msg, res)
+	return s.storeInbound(ctx, tx, ch, contact, msg, needsWork, res)
 }

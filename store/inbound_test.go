@@ -217,3 +217,55 @@ func TestIngestReactionsStatusesAndNumberChange(t *testing.T) {
 		}
 	})
 }
+
+// TestIngestAsksWhetherAMessageNeedsWork: the batch's NeedsWork sees each stored message with its
+// conversation as the message left it, and a message it declines gets no inbound job (its media is
+// still fetched).
+func TestIngestAsksWhetherAMessageNeedsWork(t *testing.T) {
+	clock := switchboard.NewManualClock(t0)
+	storetest.EachWith(t, storetest.Options{Clock: clock}, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		ch := mustChannel(t, s, "106540352242922")
+		var seen []switchboard.InboundWork
+		needsWork := func(w switchboard.InboundWork) bool {
+			seen = append(seen, w)
+			return w.Job.NewConversation
+		}
+		ingest := func(msgs ...switchboard.InboundMessage) {
+			t.Helper()
+			if res, err := s.IngestInbound(ctx, ch, &switchboard.InboundBatch{Messages: msgs, NeedsWork: needsWork}); err != nil || res.Messages != len(msgs) {
+				t.Fatalf("ingest: %+v %v", res, err)
+			}
+		}
+		ingest(textMsg("33612345678", "Marie", "wamid.W1", "Bonjour", t0))
+		photo := textMsg("33612345678", "Marie", "wamid.W2", "", t0.Add(time.Second))
+		photo.Message.Type, photo.Message.Media = "image", &switchboard.Media{ExternalID: "media.W2", MimeType: "image/jpeg", Status: switchboard.MediaPending}
+		ingest(textMsg("33612345678", "Marie", "wamid.W3", "Vous êtes là ?", t0), photo)
+		if len(seen) != 3 || !seen[0].Job.NewConversation || seen[1].Job.NewConversation || seen[1].Message.ExternalID != "wamid.W3" ||
+			seen[1].Conversation.ID != seen[0].Conversation.ID || seen[1].Conversation.UnreadCount != 2 || seen[1].Message.ID == 0 ||
+			seen[0].Channel.ID != ch.ID || seen[2].Message.Type != "image" || seen[1].Conversation.Assignee != nil {
+			t.Fatalf("NeedsWork saw %+v", seen)
+		}
+		jobs, err := s.ListJobs(ctx, store.JobFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		kinds := map[string]int{}
+		for _, j := range jobs {
+			kinds[j.Kind]++
+		}
+		if kinds[switchboard.InboundJobKind] != 1 || kinds[switchboard.MediaJobKind] != 1 || len(jobs) != 2 {
+			t.Fatalf("jobs by kind: %v", kinds)
+		}
+		// The conversation's owner and the period its away message was sent for are what NeedsWork judges by.
+		friday := t0.Add(-24 * time.Hour)
+		if _, err := s.SQL().ExecContext(ctx, `UPDATE conversations SET assignee_kind = 'human', assignee_id = 42, away_sent_for = $1`, friday); err != nil {
+			t.Fatal(err)
+		}
+		ingest(textMsg("33612345678", "Marie", "wamid.W4", "?", t0.Add(time.Minute)))
+		last := seen[len(seen)-1]
+		if a := last.Conversation.Assignee; a == nil || a.Kind != switchboard.AssigneeHuman || a.ID != 42 || last.AwaySentFor == nil || !last.AwaySentFor.Equal(friday) {
+			t.Fatalf("NeedsWork saw assignee %+v away_sent_for %v", last.Conversation.Assignee, last.AwaySentFor)
+		}
+	})
+}

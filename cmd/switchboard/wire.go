@@ -75,7 +75,6 @@ func wire(ctx context.Context, cfg *config.Config, st *store.Store, clock switch
 		Logger: log.With("component", "routing")})
 
 	media := pipeline.NewMedia(pipeline.MediaOptions{Store: st, Graph: graph, Dir: filepath.Join(cfg.DataDir, "media"), Publisher: broker, Logger: log})
-	inbound := pipeline.NewInbound(pipeline.InboundOptions{Store: st, Publisher: broker, Logger: log})
 	outbound := pipeline.NewOutbound(pipeline.OutboundOptions{Store: st, Clock: clock, Publisher: broker, Logger: log})
 	sender := pipeline.NewSender(pipeline.SenderOptions{Store: st, Graph: graph, Media: media, Clock: clock, Publisher: broker,
 		Logger: log, Rate: cfg.SendRate})
@@ -90,6 +89,7 @@ func wire(ctx context.Context, cfg *config.Config, st *store.Store, clock switch
 		return nil, err
 	}
 	processor := pipeline.NewProcessor(pipeline.ProcessorOptions{Store: st, Automations: auto, Router: router, AI: ai, Logger: log})
+	inbound := pipeline.NewInbound(pipeline.InboundOptions{Store: st, Publisher: broker, NeedsWork: processor.NeedsWork, Logger: log})
 
 	hub := server.NewHub(server.HubOptions{Store: st, Broker: broker, Messenger: outbound, Typing: workspace, Reads: workspace,
 		Presence: workspace, Logger: log.With("component", "websocket")})
