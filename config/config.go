@@ -41,6 +41,8 @@ type Config struct {
 	ShutdownTimeout time.Duration `env:"SWITCHBOARD_SHUTDOWN_TIMEOUT" envDefault:"30s"`
 	JobLease        time.Duration `env:"SWITCHBOARD_JOB_LEASE" envDefault:"1m"`
 	MaxDBConns      int           `env:"SWITCHBOARD_DB_MAX_CONNS" envDefault:"40"`
+	// DebugAddr, when set, serves Go's profiler (net/http/pprof) on a loopback address for operators.
+	DebugAddr string `env:"SWITCHBOARD_DEBUG_ADDR"`
 }
 
 // Load reads the configuration from getenv, then from flags in args (which override the environment),
@@ -162,6 +164,12 @@ func (c *Config) Validate() error {
 	if c.MaxDBConns < 1 {
 		bad("SWITCHBOARD_DB_MAX_CONNS %d: want at least 1", c.MaxDBConns)
 	}
+	if c.DebugAddr != "" {
+		host, _, err := net.SplitHostPort(c.DebugAddr)
+		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+			bad("SWITCHBOARD_DEBUG_ADDR %q: want a loopback host:port such as 127.0.0.1:6060 (the profiler must not be public)", c.DebugAddr)
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -220,6 +228,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_level", c.LogLevel),
 		slog.Int("workers", c.Workers),
 		slog.Float64("send_rate", c.SendRate),
+		slog.String("debug_addr", c.DebugAddr),
 	)
 }
 

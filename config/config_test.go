@@ -36,16 +36,17 @@ func TestLoadPostgresTurnsSandboxOff(t *testing.T) {
 
 func TestLoadReportsEveryProblem(t *testing.T) {
 	_, err := Load(getenv(map[string]string{
-		"DATABASE_URL":          "postgres://u:p@[::1:5432/db",
-		"SWITCHBOARD_ADDR":      ":99999",
-		"SWITCHBOARD_LOG_LEVEL": "chatty",
-		"SWITCHBOARD_WORKERS":   "many",
+		"DATABASE_URL":           "postgres://u:p@[::1:5432/db",
+		"SWITCHBOARD_ADDR":       ":99999",
+		"SWITCHBOARD_LOG_LEVEL":  "chatty",
+		"SWITCHBOARD_WORKERS":    "many",
+		"SWITCHBOARD_DEBUG_ADDR": "0.0.0.0:6060",
 	}), nil)
 	if err == nil {
 		t.Fatal("bad configuration accepted")
 	}
 	msg := err.Error()
-	for _, want := range []string{"DATABASE_URL", "SWITCHBOARD_ADDR", "SWITCHBOARD_LOG_LEVEL", "SWITCHBOARD_WORKERS"} {
+	for _, want := range []string{"DATABASE_URL", "SWITCHBOARD_ADDR", "SWITCHBOARD_LOG_LEVEL", "SWITCHBOARD_WORKERS", "SWITCHBOARD_DEBUG_ADDR"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error does not name %s:\n%s", want, msg)
 		}
@@ -88,5 +89,15 @@ func TestSecretKeyGeneratedOnceAndReused(t *testing.T) {
 	}
 	if _, err := DecodeKey("short"); err == nil {
 		t.Fatal("short key accepted")
+	}
+}
+
+func TestDebugAddrIsLoopbackOnly(t *testing.T) {
+	for addr, ok := range map[string]bool{"127.0.0.1:6060": true, "localhost:6060": true, "[::1]:6060": true,
+		"0.0.0.0:6060": false, ":6060": false, "10.0.0.5:6060": false, "127.0.0.1": false} {
+		_, err := Load(getenv(map[string]string{"SWITCHBOARD_DEBUG_ADDR": addr}), nil)
+		if (err == nil) != ok {
+			t.Errorf("%q: err %v, want accepted %v", addr, err, ok)
+		}
 	}
 }
