@@ -19,6 +19,13 @@ type InboundBatch struct {
 	NeedsWork func(InboundWork) bool
 }
 
+// ChannelInbound is one webhook's batch for one of the channels it concerns: the unit that
+// ingestion stores, alone or grouped with others in one transaction.
+type ChannelInbound struct {
+	Channel *Channel
+	Batch   *InboundBatch
+}
+
 // InboundWork is what the ingestion knows about a customer message it has just stored, as it decides
 // whether the inbound job would do anything for it. Most messages of a busy inbox belong to open
 // conversations a person already owns, where nothing is to be sent, routed or answered: skipping their

@@ -17,7 +17,7 @@ import (
 type IngestStore interface {
 	Channel(ctx context.Context, id int64) (*switchboard.Channel, error)
 	ChannelByPhoneNumberID(ctx context.Context, phoneNumberID string) (*switchboard.Channel, error)
-	IngestInbound(ctx context.Context, ch *switchboard.Channel, b *switchboard.InboundBatch) (*switchboard.IngestResult, error)
+	IngestInboundMany(ctx context.Context, items []switchboard.ChannelInbound) ([]*switchboard.IngestResult, error)
 	RecordDeadLetter(ctx context.Context, channelID int64, body []byte, reason string) error
 	DeadLetter(ctx context.Context, id int64) (*switchboard.DeadLetter, error)
 	DeleteDeadLetter(ctx context.Context, id int64) error
@@ -49,6 +49,7 @@ type Inbound struct {
 	store     IngestStore
 	publisher Publisher
 	needsWork func(switchboard.InboundWork) bool
+	group     *groupCommitter
 	log       *slog.Logger
 	channels  channelCache
 }
@@ -95,7 +96,10 @@ type InboundOptions struct {
 	Publisher Publisher
 	// NeedsWork decides which stored messages get an inbound job (Processor.NeedsWork); nil: all.
 	NeedsWork func(switchboard.InboundWork) bool
-	Logger    *slog.Logger
+	// CommitQueues is how many transactions store webhooks at once (group commit; default 1). Each
+	// stores every webhook that arrived while the previous one ran.
+	CommitQueues int
+	Logger       *slog.Logger
 }
 
 // NewInbound returns the webhook ingestion service.
@@ -103,7 +107,8 @@ func NewInbound(opts InboundOptions) *Inbound {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Inbound{store: opts.Store, publisher: opts.Publisher, needsWork: opts.NeedsWork, log: opts.Logger}
+	return &Inbound{store: opts.Store, publisher: opts.Publisher, needsWork: opts.NeedsWork, log: opts.Logger,
+		group: newGroupCommitter(opts.CommitQueues, opts.Store.IngestInboundMany)}
 }
 
 // Receive checks and stores one webhook POST made to a channel's URL. The signature must verify with
@@ -142,7 +147,8 @@ func (in *Inbound) Receive(ctx context.Context, channelID int64, body []byte, si
 }
 
 // ingest stores a parsed webhook posted to ch: each change on ch, or on the channel sibling returns
-// for another phone number (nil: refused), one transaction per channel, then publishes the events.
+// for another phone number (nil: refused), in one transaction shared with the webhooks that arrive
+// meanwhile (group commit), then publishes the events.
 func (in *Inbound) ingest(ctx context.Context, ch *switchboard.Channel, hook *whatsapp.Webhook, sibling func(string) *switchboard.Channel) (*switchboard.IngestResult, error) {
 	byChannel := map[int64]*switchboard.InboundBatch{}
 	channels := map[int64]*switchboard.Channel{ch.ID: ch}
@@ -162,17 +168,24 @@ func (in *Inbound) ingest(ctx context.Context, ch *switchboard.Channel, hook *wh
 		}
 		addChange(b, c)
 	}
-	total := &switchboard.IngestResult{}
 	ids := make([]int64, 0, len(byChannel))
 	for id := range byChannel {
 		ids = append(ids, id)
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	for _, id := range ids {
-		res, err := in.store.IngestInbound(ctx, channels[id], byChannel[id])
-		if err != nil {
-			return nil, err
-		}
+	items := make([]switchboard.ChannelInbound, len(ids))
+	for i, id := range ids {
+		items[i] = switchboard.ChannelInbound{Channel: channels[id], Batch: byChannel[id]}
+	}
+	total := &switchboard.IngestResult{}
+	if len(items) == 0 {
+		return total, nil
+	}
+	results, err := in.group.commit(items)
+	if err != nil {
+		return nil, err
+	}
+	for _, res := range results {
 		total.Messages += res.Messages
 		total.Duplicates += res.Duplicates
 		total.Statuses += res.Statuses

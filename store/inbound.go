@@ -41,40 +41,15 @@ func (channelEventRow) TableName() string { return "channel_events" }
 // IngestInbound stores one webhook's batch for a channel in a single transaction: contacts upserted,
 // conversations found, reopened or started, messages inserted once per wamid (a repeated delivery is
 // a no-op), reactions attached to their messages, statuses applied monotonically or parked until
-// their message exists, an inbound job enqueued per new message, and the events to publish logged.
-// Contacts are processed in a fixed order so concurrent webhooks lock rows in the same order.
+// their message exists, an inbound job enqueued per new message that needs one (InboundBatch.NeedsWork),
+// and the events to publish logged. Contacts are locked in a fixed order so concurrent webhooks lock
+// rows in the same order. It is IngestInboundMany with one item.
 func (s *Store) IngestInbound(ctx context.Context, ch *switchboard.Channel, b *switchboard.InboundBatch) (*switchboard.IngestResult, error) {
-	res := &switchboard.IngestResult{}
-	groups := groupByContact(b.Messages)
-	err := s.inTx(ctx, func(ctx context.Context, tx *gorm.DB) error {
-		*res = switchboard.IngestResult{}
-		for _, g := range groups {
-			if err := s.ingestContact(ctx, tx, ch, g, b.NeedsWork, res); err != nil {
-				return err
-			}
-		}
-		for i := range b.Statuses {
-			if err := s.applyStatus(ctx, tx, ch.ID, &b.Statuses[i], res); err != nil {
-				return err
-			}
-		}
-		for i := range b.Templates {
-			if err := s.applyTemplateChange(ctx, tx, ch.ID, &b.Templates[i]); err != nil {
-				return err
-			}
-		}
-		for _, e := range b.Events {
-			row := channelEventRow{ChannelID: ch.ID, Field: e.Field, Payload: string(e.Payload), CreatedAt: s.now()}
-			if err := tx.Create(&row).Error; err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	res, err := s.IngestInboundMany(ctx, []switchboard.ChannelInbound{{Channel: ch, Batch: b}})
 	if err != nil {
 		return nil, err
 	}
-	return res, nil
+	return res[0], nil
 }
 
 // groupByContact keeps each contact's messages in arrival order and orders the contacts by id.

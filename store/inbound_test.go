@@ -269,3 +269,89 @@ func TestIngestAsksWhetherAMessageNeedsWork(t *testing.T) {
 		}
 	})
 }
+
+// TestIngestManyInOneTransaction: several webhooks stored together (group commit) give each its own
+// result, as if stored one by one: known contacts in open conversations on the common path, a new
+// contact, a reopen, a reaction and a repeated wamid on the per-item path or as duplicates.
+func TestIngestManyInOneTransaction(t *testing.T) {
+	clock := switchboard.NewManualClock(t0)
+	storetest.EachWith(t, storetest.Options{Clock: clock}, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		ch := mustChannel(t, s, "106540352242922")
+		other := mustChannel(t, s, "106540352242923")
+		// Marie and John each have an open conversation on ch; Ana's on ch is resolved; Marie also
+		// writes to the other channel.
+		for _, m := range []switchboard.InboundMessage{
+			textMsg("33612345678", "Marie", "wamid.M0", "Bonjour", t0), textMsg("14155550100", "John", "wamid.J0", "Hi", t0),
+			textMsg("34600000001", "Ana", "wamid.A0", "Hola", t0)} {
+			if _, err := s.IngestInbound(ctx, ch, &switchboard.InboundBatch{Messages: []switchboard.InboundMessage{m}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		convs, _, _ := s.ListConversations(ctx, store.ConversationFilter{})
+		byName := map[string]*switchboard.Conversation{}
+		for _, c := range convs {
+			byName[c.Contact.Name] = c
+		}
+		if _, _, _, err := s.ResolveConversation(ctx, byName["Ana"].ID, nil); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Minute)
+		at := clock.Now()
+		reaction := switchboard.InboundMessage{WaID: "14155550100", ExternalID: "wamid.R1", Timestamp: at,
+			Reaction: &switchboard.ReactionChange{TargetExternalID: "wamid.J1", Emoji: "👍"}}
+		items := []switchboard.ChannelInbound{
+			{Channel: ch, Batch: &switchboard.InboundBatch{Messages: []switchboard.InboundMessage{textMsg("33612345678", "Marie D.", "wamid.M1", "Où en est ma commande ?", at)}}},
+			{Channel: ch, Batch: &switchboard.InboundBatch{Messages: []switchboard.InboundMessage{textMsg("14155550100", "John", "wamid.J1", "Any news?", at), reaction}}},
+			{Channel: ch, Batch: &switchboard.InboundBatch{Messages: []switchboard.InboundMessage{textMsg("33612345678", "Marie D.", "wamid.M2", "Merci", at.Add(time.Second))}}},
+			{Channel: ch, Batch: &switchboard.InboundBatch{Messages: []switchboard.InboundMessage{textMsg("34600000001", "Ana", "wamid.A1", "Otra cosa", at)}}},
+			{Channel: ch, Batch: &switchboard.InboundBatch{Messages: []switchboard.InboundMessage{textMsg("4915123456789", "Jonas", "wamid.N1", "Hallo", at)}}},
+			{Channel: ch, Batch: &switchboard.InboundBatch{Messages: []switchboard.InboundMessage{textMsg("33612345678", "Marie D.", "wamid.M1", "Où en est ma commande ?", at), textMsg("14155550100", "John", "wamid.J0", "Hi", t0)}}},
+			{Channel: other, Batch: &switchboard.InboundBatch{Messages: []switchboard.InboundMessage{textMsg("33612345678", "Marie D.", "wamid.M1", "Same wamid, other number", at)}}},
+		}
+		results, err := s.IngestInboundMany(ctx, items)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []struct{ messages, duplicates, events int }{{1, 0, 2}, {1, 0, 3}, {1, 0, 2}, {1, 0, 2}, {1, 0, 2}, {0, 2, 0}, {1, 0, 2}}
+		for i, w := range want {
+			r := results[i]
+			if r.Messages != w.messages || r.Duplicates != w.duplicates || len(r.Events) != w.events {
+				t.Errorf("item %d: %d messages, %d duplicates, %d events; want %+v", i, r.Messages, r.Duplicates, len(r.Events), w)
+			}
+		}
+		marie, err := s.Conversation(ctx, byName["Marie"].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if marie.UnreadCount != 3 || marie.LastMessage != "Merci" || marie.Contact.Name != "Marie D." || !marie.LastInboundAt.Equal(at.Add(time.Second)) {
+			t.Fatalf("Marie's conversation: unread %d, last %q, name %q, last inbound %v", marie.UnreadCount, marie.LastMessage, marie.Contact.Name, marie.LastInboundAt)
+		}
+		if ana, _ := s.Conversation(ctx, byName["Ana"].ID); ana.Status != switchboard.StatusOpen {
+			t.Fatalf("Ana's conversation was not reopened: %s", ana.Status)
+		}
+		msgs, _, _ := s.ListMessages(ctx, byName["John"].ID, "", 0)
+		if len(msgs) != 2 || len(msgs[1].Reactions) != 1 || msgs[1].Reactions[0].Emoji != "👍" {
+			t.Fatalf("John's messages: %+v", msgs)
+		}
+		// One conversation's events are in the order of its items (the reaction after the message it
+		// is on), each conversation.updated before its message.created.
+		last := map[int64]int64{}
+		for i, r := range results {
+			for j, ev := range r.Events {
+				if ev.Seq <= last[ev.ConversationID] {
+					t.Fatalf("item %d event %d (%s): seq %d after %d", i, j, ev.Type, ev.Seq, last[ev.ConversationID])
+				}
+				last[ev.ConversationID] = ev.Seq
+			}
+		}
+		if types := []string{results[1].Events[0].Type, results[1].Events[1].Type, results[1].Events[2].Type}; types[2] != switchboard.EventMessageUpdated ||
+			types[0] != switchboard.EventConversationUpdated || types[1] != switchboard.EventMessageCreated {
+			t.Fatalf("John's events: %v", types)
+		}
+		jobs, _ := s.ListJobs(ctx, store.JobFilter{Kind: switchboard.InboundJobKind})
+		if len(jobs) != 3+6 {
+			t.Fatalf("inbound jobs: %d, want one per new message", len(jobs))
+		}
+	})
+}
