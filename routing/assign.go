@@ -30,7 +30,9 @@ func (r *Router) Assign(ctx context.Context, conversationID int64, t Trigger) (*
 			return &Outcome{Assignee: conv.Assignee}, nil
 		}
 		d := &decision{r: r, conv: conv, trigger: t, relaxed: attempt >= r.attempts}
+		done := r.turns.take(conv.ChannelID)
 		out, err := d.run(ctx)
+		done()
 		if errors.Is(err, errLost) {
 			if attempt < r.attempts {
 				if err := backoff(ctx, attempt); err != nil {

@@ -41,7 +41,9 @@ func (r *Router) Drain(ctx context.Context, channelID int64) (int, error) {
 			if err != nil {
 				return assigned, err
 			}
+			done := r.turns.take(channelID)
 			ok, err := r.drainOne(ctx, ch, conv, only, &pool)
+			done()
 			if err != nil {
 				return assigned, err
 			}

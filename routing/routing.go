@@ -19,6 +19,7 @@ package routing
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"switchboard"
@@ -113,6 +114,32 @@ type Router struct {
 	clock     switchboard.Clock
 	log       *slog.Logger
 	attempts  int
+	turns     channelTurns
+}
+
+// channelTurns makes one process's assignment decisions on a channel take turns. Concurrent decisions
+// on one channel would all see the same least-loaded agent (or rotation pointer) and all but one
+// lose the race and decide again; taking turns, each sees the one before it. Decisions of other
+// processes can still collide, which the claim detects as before.
+type channelTurns struct {
+	mu sync.Mutex
+	m  map[int64]*sync.Mutex
+}
+
+// take waits for the channel's turn and returns the function that ends it.
+func (t *channelTurns) take(channelID int64) (done func()) {
+	t.mu.Lock()
+	if t.m == nil {
+		t.m = map[int64]*sync.Mutex{}
+	}
+	l := t.m[channelID]
+	if l == nil {
+		l = &sync.Mutex{}
+		t.m[channelID] = l
+	}
+	t.mu.Unlock()
+	l.Lock()
+	return l.Unlock
 }
 
 // New returns a router.

@@ -248,16 +248,36 @@ func TestAssignUnderConcurrency(t *testing.T) {
 	})
 }
 
-// TestAssignIsFair: with room for everyone, both modes spread a concurrent burst evenly.
+// claimCounter is the store as a router sees it, counting the claims that lost a race.
+type claimCounter struct {
+	*store.Store
+	lost atomic.Int64
+}
+
+func (c *claimCounter) AssignConversation(ctx context.Context, id int64, from *switchboard.Assignee, to switchboard.Assignee, reason string, rule *switchboard.RoutingRule, seenOpen int) ([]switchboard.Event, error) {
+	events, err := c.Store.AssignConversation(ctx, id, from, to, reason, rule, seenOpen)
+	if switchboard.IsCode(err, switchboard.ECONFLICT) {
+		c.lost.Add(1)
+	}
+	return events, err
+}
+
+// TestAssignIsFair: with room for everyone, both modes spread a concurrent burst evenly; in one
+// process the decisions on a channel take turns, so none loses a race and decides again.
 func TestAssignIsFair(t *testing.T) {
 	for _, mode := range []string{switchboard.AssignByRoundRobin, switchboard.AssignByLoad} {
 		t.Run(mode, func(t *testing.T) {
 			storetest.EachWith(t, storetest.Options{Clock: &tickClock{}}, func(t *testing.T, s *store.Store) {
 				d := newDesk(t, s, mode, 5, 1000)
+				counted := &claimCounter{Store: s}
+				d.router = routing.New(routing.Deps{Store: counted, Presence: d.presence})
 				d.burst(203)
 				d.checkInvariants(1000)
 				if lo, hi, total := spread(d.loads()); total != 203 || hi-lo > 1 {
 					t.Fatalf("%s is uneven: %v", mode, d.loads())
+				}
+				if n := counted.lost.Load(); n != 0 {
+					t.Fatalf("%d claims lost a race within one process", n)
 				}
 			})
 		})
