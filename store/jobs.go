@@ -82,8 +82,8 @@ func (s *Store) enqueueJob(ctx context.Context, tx *gorm.DB, j *switchboard.Job)
 }
 
 // The claim picks the oldest runnable job whose key has no earlier unfinished job, so one key's jobs
-// run one at a time and in order. PostgreSQL skips rows other workers are claiming; SQLite's
-// BEGIN IMMEDIATE serialises claims instead.
+// run one at a time and in order. PostgreSQL skips rows other workers are claiming; SQLite runs one
+// writing statement at a time.
 const (
 	claimExpired = `SELECT id FROM jobs WHERE state = 'running' AND lease_until < ? ORDER BY lease_until LIMIT 1`
 	claimQueued  = `SELECT j.id FROM jobs j WHERE j.state = 'queued' AND j.run_at <= ?
@@ -92,40 +92,24 @@ const (
 )
 
 // ClaimJob leases the next runnable job to worker for lease, or returns nil when none is due. A running
-// job whose lease expired (its worker died) is taken over first.
+// job whose lease expired (its worker died) is taken over first. It is one statement: the choice and
+// the lease are taken together, and finding nothing costs one round trip.
 func (s *Store) ClaimJob(ctx context.Context, worker string, lease time.Duration) (*switchboard.Job, error) {
-	var out *switchboard.Job
 	lock := ""
 	if s.dialect == "postgres" {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
-	err := s.inTx(ctx, func(ctx context.Context, tx *gorm.DB) error {
-		now := s.now()
-		var ids []int64
-		if err := tx.Raw(claimExpired+lock, now).Scan(&ids).Error; err != nil {
-			return err
-		}
-		if len(ids) == 0 {
-			if err := tx.Raw(claimQueued+lock, now).Scan(&ids).Error; err != nil {
-				return err
-			}
-		}
-		if len(ids) == 0 {
-			return nil
-		}
-		until := now.Add(lease)
-		if err := tx.Exec(`UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, leased_by = ?, updated_at = ? WHERE id = ?`,
-			until, worker, now, ids[0]).Error; err != nil {
-			return err
-		}
-		var row jobRow
-		if err := tx.First(&row, ids[0]).Error; err != nil {
-			return err
-		}
-		out = row.toDomain()
-		return nil
-	})
-	return out, err
+	now := s.now()
+	var rows []jobRow
+	err := s.conn(ctx).Raw(`UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, leased_by = ?, updated_at = ?
+WHERE id = COALESCE((`+claimExpired+lock+`), (`+claimQueued+lock+`)) RETURNING *`, now.Add(lease), worker, now, now, now).Scan(&rows).Error
+	if err != nil {
+		return nil, translate(err)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	return rows[0].toDomain(), nil
 }
 
 // errLeaseLost is returned when a worker reports on a job whose lease another worker has taken over.

@@ -89,7 +89,8 @@ func wire(ctx context.Context, cfg *config.Config, st *store.Store, clock switch
 		return nil, err
 	}
 	processor := pipeline.NewProcessor(pipeline.ProcessorOptions{Store: st, Automations: auto, Router: router, AI: ai, Logger: log})
-	inbound := pipeline.NewInbound(pipeline.InboundOptions{Store: st, Publisher: broker, NeedsWork: processor.NeedsWork, Logger: log})
+	queues, _ := strconv.Atoi(os.Getenv("XQ"))
+	inbound := pipeline.NewInbound(pipeline.InboundOptions{Store: st, Publisher: broker, NeedsWork: processor.NeedsWork, CommitQueues: queues, Logger: log})
 
 	hub := server.NewHub(server.HubOptions{Store: st, Broker: broker, Messenger: outbound, Typing: workspace, Reads: workspace,
 		Presence: workspace, Logger: log.With("component", "websocket")})
