@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"switchboard"
 )
 
@@ -49,10 +51,18 @@ type commitQueue struct {
 type groupCommitter struct {
 	queues []commitQueue
 	store  storeMany
+	// sizes and durations describe the groups, for operators (switchboard_ingest_group_*).
+	sizes     prometheus.Histogram
+	durations prometheus.Histogram
 }
 
 func newGroupCommitter(queues int, store storeMany) *groupCommitter {
-	return &groupCommitter{queues: make([]commitQueue, max(queues, 1)), store: store}
+	return &groupCommitter{queues: make([]commitQueue, max(queues, 1)), store: store,
+		sizes: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "switchboard_ingest_group_webhooks",
+			Help: "Webhooks stored together in one transaction.", Buckets: []float64{1, 2, 4, 8, 16, 32, 64}}),
+		durations: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "switchboard_ingest_group_seconds",
+			Help:    "Time to store one group of webhooks (its transaction, and retries one by one after a failure).",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)})}
 }
 
 // commit stores one webhook's items, possibly together with other webhooks', and returns its results.
@@ -99,6 +109,9 @@ func (g *groupCommitter) lead(q *commitQueue) {
 // storeGroup runs one group's transaction. If it fails with several webhooks in it, each is stored on its
 // own, so that one bad webhook (or a lost race) fails only itself.
 func (g *groupCommitter) storeGroup(group []*commitRequest) {
+	start := time.Now()
+	g.sizes.Observe(float64(len(group)))
+	defer func() { g.durations.Observe(time.Since(start).Seconds()) }()
 	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
 	defer cancel()
 	var items []switchboard.ChannelInbound

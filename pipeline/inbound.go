@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"switchboard"
 	"switchboard/whatsapp"
 )
@@ -109,6 +111,11 @@ func NewInbound(opts InboundOptions) *Inbound {
 	}
 	return &Inbound{store: opts.Store, publisher: opts.Publisher, needsWork: opts.NeedsWork, log: opts.Logger,
 		group: newGroupCommitter(opts.CommitQueues, opts.Store.IngestInboundMany)}
+}
+
+// Collectors are the ingestion's metrics: how many webhooks each transaction stores, and how long it takes.
+func (in *Inbound) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{in.group.sizes, in.group.durations}
 }
 
 // Receive checks and stores one webhook POST made to a channel's URL. The signature must verify with

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"sort"
 	"strconv"
+	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -219,7 +221,7 @@ func (s *Store) ingestCommon(ctx context.Context, tx *gorm.DB, items []switchboa
 	var jobs []*switchboard.Job
 	var pending []pendingEvent
 	var owners []int // the item of each pending event
-	changed := map[int64]map[string]any{}
+	changed := map[int64]*conversationChange{}
 	var order []int64
 	for i, sm := range out {
 		sm.msg.ID = rows[i].ID
@@ -231,14 +233,14 @@ func (s *Store) ingestCommon(ctx context.Context, tx *gorm.DB, items []switchboa
 		conv.LastInboundAt, conv.UnreadCount, conv.UpdatedAt = &lastInbound, conv.UnreadCount+1, now
 		u := changed[conv.ID]
 		if u == nil {
-			u = map[string]any{}
+			u = &conversationChange{id: conv.ID}
 			changed[conv.ID] = u
 			order = append(order, conv.ID)
 		}
-		u["last_inbound_at"], u["unread_count"], u["updated_at"] = lastInbound, conv.UnreadCount, now
+		u.lastInbound, u.unread = lastInbound, conv.UnreadCount
 		if conv.LastMessageAt == nil || !at.Before(*conv.LastMessageAt) {
 			conv.LastMessageAt, conv.LastMessagePreview = &at, preview(&sm.msg)
-			u["last_message_at"], u["last_message_preview"] = at, conv.LastMessagePreview
+			u.lastMessageAt, u.preview = &at, &conv.LastMessagePreview
 		}
 		view := conv.toDomain()
 		view.Contact = sm.contact.toDomain()
@@ -258,10 +260,12 @@ func (s *Store) ingestCommon(ctx context.Context, tx *gorm.DB, items []switchboa
 		owners = append(owners, sm.item, sm.item)
 		results[sm.item].Messages++
 	}
-	for _, id := range order {
-		if err := tx.Model(&conversationRow{}).Where("id = ?", id).Updates(changed[id]).Error; err != nil {
-			return nil, err
-		}
+	changes := make([]*conversationChange, len(order))
+	for i, id := range order {
+		changes[i] = changed[id]
+	}
+	if err := updateConversations(tx, changes, now); err != nil {
+		return nil, err
 	}
 	if err := s.enqueueJobs(ctx, tx, jobs); err != nil {
 		return nil, err
@@ -274,6 +278,47 @@ func (s *Store) ingestCommon(ctx context.Context, tx *gorm.DB, items []switchboa
 		results[owners[i]].Events = append(results[owners[i]].Events, ev)
 	}
 	return rest, nil
+}
+
+// conversationChange is what new messages changed in a conversation.
+type conversationChange struct {
+	id          int64
+	lastInbound time.Time
+	unread      int
+	// lastMessageAt and preview are nil when no new message is the latest one.
+	lastMessageAt *time.Time
+	preview       *string
+}
+
+// updateConversations writes the changes with one statement (an update joined to a VALUES list; the
+// casts type the parameters for PostgreSQL and are harmless on SQLite).
+func updateConversations(tx *gorm.DB, changes []*conversationChange, now time.Time) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	args := make([]any, 0, len(changes)*5+1)
+	b.WriteString(`UPDATE conversations SET last_inbound_at = v.column2, unread_count = v.column3,
+  last_message_at = COALESCE(v.column4, conversations.last_message_at),
+  last_message_preview = COALESCE(v.column5, conversations.last_message_preview), updated_at = ?
+FROM (VALUES `)
+	args = append(args, now)
+	for i, c := range changes {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(CAST(? AS bigint), CAST(? AS timestamptz), CAST(? AS integer), CAST(? AS timestamptz), CAST(? AS text))")
+		args = append(args, c.id, c.lastInbound, c.unread, c.lastMessageAt, c.preview)
+	}
+	b.WriteString(") AS v WHERE conversations.id = v.column1")
+	res := tx.Exec(b.String(), args...)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected != int64(len(changes)) {
+		return switchboard.Errorf(switchboard.EUNAVAILABLE, "A conversation changed while its messages were stored; try again.")
+	}
+	return nil
 }
 
 // enqueueJobs stores several jobs with one insert inside the caller's transaction.

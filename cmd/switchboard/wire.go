@@ -95,6 +95,7 @@ func wire(ctx context.Context, cfg *config.Config, st *store.Store, clock switch
 	hub := server.NewHub(server.HubOptions{Store: st, Broker: broker, Messenger: outbound, Typing: workspace, Reads: workspace,
 		Presence: workspace, Logger: log.With("component", "websocket")})
 	metrics.Register(hub.Collectors()...)
+	metrics.Register(inbound.Collectors()...)
 	srv = server.New(server.Options{Config: cfg, Store: st, Clock: clock, Logger: log, Metrics: metrics,
 		Inbound: inbound, Outbound: outbound, Templates: templates, Media: media, Workspace: workspace, Hub: hub,
 		Sandbox: sandbox, Web: web.Handler()})
