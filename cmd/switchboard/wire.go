@@ -89,8 +89,14 @@ func wire(ctx context.Context, cfg *config.Config, st *store.Store, clock switch
 		return nil, err
 	}
 	processor := pipeline.NewProcessor(pipeline.ProcessorOptions{Store: st, Automations: auto, Router: router, AI: ai, Logger: log})
-	queues, _ := strconv.Atoi(os.Getenv("XQ"))
-	inbound := pipeline.NewInbound(pipeline.InboundOptions{Store: st, Publisher: broker, NeedsWork: processor.NeedsWork, CommitQueues: queues, Logger: log})
+	// Webhooks are stored in groups (group commit): PostgreSQL runs several groups' transactions at
+	// once; SQLite has one writer, so one queue makes the largest groups.
+	commitQueues := 1
+	if cfg.DatabaseURL != "" {
+		commitQueues = 4
+	}
+	inbound := pipeline.NewInbound(pipeline.InboundOptions{Store: st, Publisher: broker, NeedsWork: processor.NeedsWork,
+		CommitQueues: commitQueues, Logger: log})
 
 	hub := server.NewHub(server.HubOptions{Store: st, Broker: broker, Messenger: outbound, Typing: workspace, Reads: workspace,
 		Presence: workspace, Logger: log.With("component", "websocket")})
