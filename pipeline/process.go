@@ -30,6 +30,7 @@ type AIReplier interface {
 
 // ProcessStore is the storage the inbound job needs.
 type ProcessStore interface {
+	Channel(ctx context.Context, id int64) (*switchboard.Channel, error)
 	Conversation(ctx context.Context, id int64) (*switchboard.Conversation, error)
 	Message(ctx context.Context, id int64) (*switchboard.Message, error)
 }
@@ -103,6 +104,12 @@ func (p *Processor) Handle(ctx context.Context, j *switchboard.Job) error {
 	if msg.Type == switchboard.TypeActivity {
 		return nil // a note about the contact (a number change): nothing to answer or route
 	}
+	// The ingestion judged this message by the conversation as it stored it; an earlier job may have
+	// given the conversation an owner since (a burst of first messages arrives before routing runs).
+	// Judged again now, most such jobs have nothing left to do.
+	if idle, err := p.nothingToDo(ctx, job, msg); idle || err != nil {
+		return ignoreGone(err)
+	}
 	log := p.log.With("conversation_id", job.ConversationID, "message_id", job.MessageID)
 	out := automation.Outcome{Route: true}
 	if p.automations != nil {
@@ -144,4 +151,30 @@ func (p *Processor) Handle(ctx context.Context, j *switchboard.Job) error {
 	}
 	log.Info("ai agent", "outcome", res.Outcome, "reason", res.Reason)
 	return nil
+}
+
+// nothingToDo reports whether NeedsWork, asked again with the conversation and channel as they are
+// now, finds nothing to do for the message. (The away message's period is not known here, so a
+// closed channel always runs the automations, which know it.)
+func (p *Processor) nothingToDo(ctx context.Context, job switchboard.InboundJob, msg *switchboard.Message) (bool, error) {
+	if job.NewConversation || job.Reopened {
+		return false, nil
+	}
+	conv, err := p.store.Conversation(ctx, job.ConversationID)
+	if err != nil {
+		return false, err
+	}
+	ch, err := p.store.Channel(ctx, conv.ChannelID)
+	if err != nil {
+		return false, err
+	}
+	return !p.NeedsWork(switchboard.InboundWork{Channel: ch, Conversation: conv, Message: msg, Job: job}), nil
+}
+
+// ignoreGone turns "the conversation or channel no longer exists" into nothing to do.
+func ignoreGone(err error) error {
+	if switchboard.IsCode(err, switchboard.ENOTFOUND) {
+		return nil
+	}
+	return err
 }

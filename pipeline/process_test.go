@@ -68,3 +68,63 @@ func TestProcessorNeedsWork(t *testing.T) {
 		})
 	}
 }
+
+// processStore is a ProcessStore over fixed values.
+type processStore struct {
+	conv *switchboard.Conversation
+	msg  *switchboard.Message
+}
+
+func (s processStore) Channel(context.Context, int64) (*switchboard.Channel, error) {
+	return &switchboard.Channel{ID: 1}, nil
+}
+func (s processStore) Conversation(context.Context, int64) (*switchboard.Conversation, error) {
+	return s.conv, nil
+}
+func (s processStore) Message(context.Context, int64) (*switchboard.Message, error) { return s.msg, nil }
+
+// countingAutomations counts HandleInbound calls; NeedsWork says nothing applies.
+type countingAutomations struct{ handled int }
+
+func (a *countingAutomations) HandleInbound(context.Context, switchboard.InboundJob) (automation.Outcome, error) {
+	a.handled++
+	return automation.Outcome{Route: true}, nil
+}
+func (a *countingAutomations) NeedsWork(switchboard.InboundWork) bool { return false }
+
+// countingRouter counts Assign calls.
+type countingRouter struct{ assigned int }
+
+func (r *countingRouter) Assign(context.Context, int64, routing.Trigger) (*routing.Outcome, error) {
+	r.assigned++
+	return &routing.Outcome{}, nil
+}
+
+// TestProcessorJudgesAgainAtRunTime: a message stored while its conversation had no owner gets a job;
+// when routing has given the conversation to a person by the time that job runs, it does nothing.
+// Without an owner it still routes.
+func TestProcessorJudgesAgainAtRunTime(t *testing.T) {
+	msg := &switchboard.Message{ID: 9, Direction: switchboard.Inbound, Type: switchboard.TypeText, Text: "hello?"}
+	payload := []byte(`{"conversation_id":5,"message_id":9}`)
+	for _, tc := range []struct {
+		name     string
+		assignee *switchboard.Assignee
+		want     int
+	}{
+		{"a person owns it by now", &switchboard.Assignee{Kind: switchboard.AssigneeHuman, ID: 7}, 0},
+		{"still nobody's", nil, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			auto, router := &countingAutomations{}, &countingRouter{}
+			p := pipeline.NewProcessor(pipeline.ProcessorOptions{Store: processStore{
+				conv: &switchboard.Conversation{ID: 5, ChannelID: 1, Status: switchboard.StatusOpen, Assignee: tc.assignee}, msg: msg},
+				Automations: auto, Router: router})
+			if err := p.Handle(t.Context(), &switchboard.Job{Kind: switchboard.InboundJobKind, Payload: payload}); err != nil {
+				t.Fatal(err)
+			}
+			if auto.handled != tc.want || router.assigned != tc.want {
+				t.Fatalf("automations ran %d times, routing %d times; want %d", auto.handled, router.assigned, tc.want)
+			}
+		})
+	}
+}
