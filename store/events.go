@@ -66,16 +66,24 @@ type pendingEvent struct {
 	data                      any
 }
 
-// recordEvents appends several events to the log in one statement, in order.
-func (s *Store) recordEvents(ctx context.Context, tx *gorm.DB, evs ...pendingEvent) ([]switchboard.Event, error) {
+// newEventRows encodes events for the log.
+func newEventRows(evs []pendingEvent, now time.Time) ([]eventRow, error) {
 	rows := make([]eventRow, len(evs))
-	now := s.now()
 	for i, e := range evs {
 		b, err := json.Marshal(e.data)
 		if err != nil {
 			return nil, err
 		}
 		rows[i] = eventRow{Type: e.typ, ChannelID: e.channelID, ConversationID: e.conversationID, Data: string(b), CreatedAt: now}
+	}
+	return rows, nil
+}
+
+// recordEvents appends several events to the log in one statement, in order.
+func (s *Store) recordEvents(ctx context.Context, tx *gorm.DB, evs ...pendingEvent) ([]switchboard.Event, error) {
+	rows, err := newEventRows(evs, s.now())
+	if err != nil {
+		return nil, err
 	}
 	if err := tx.Create(&rows).Error; err != nil {
 		return nil, err

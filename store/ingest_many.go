@@ -22,6 +22,9 @@ import (
 // statuses, template and account news) takes the per-item path, in the same transaction. If the
 // transaction fails, nothing of it is stored: the caller may store the items one by one.
 func (s *Store) IngestInboundMany(ctx context.Context, items []switchboard.ChannelInbound) ([]*switchboard.IngestResult, error) {
+	if s.dialect == "postgres" {
+		return s.ingestManyPostgres(ctx, items)
+	}
 	var results []*switchboard.IngestResult
 	err := s.inTx(ctx, func(ctx context.Context, tx *gorm.DB) error {
 		results = make([]*switchboard.IngestResult, len(items))
@@ -82,160 +85,168 @@ type commonMessage struct {
 // convKey names a contact's conversation on a channel.
 type convKey struct{ channelID, contactID int64 }
 
-// ingestCommon stores the items' common-case messages and returns, per item, the messages left for
-// the per-item path.
-func (s *Store) ingestCommon(ctx context.Context, tx *gorm.DB, items []switchboard.ChannelInbound, results []*switchboard.IngestResult) ([][]switchboard.InboundMessage, error) {
-	rest := make([][]switchboard.InboundMessage, len(items))
-	var candidates []commonMessage
-	waIDs := map[string]bool{}
+// commonBatch is the common path of a group: what it reads, then what it writes.
+type commonBatch struct {
+	items   []switchboard.ChannelInbound
+	results []*switchboard.IngestResult
+	// rest holds, per item, the messages left for the per-item path.
+	rest       [][]switchboard.InboundMessage
+	candidates []commonMessage
+	waIDs      []string           // the candidates' contacts, sorted
+	wamids     map[int64][]string // channel → the candidates' wamids
+	channels   []int64            // sorted
+
+	// Read, under the contacts' and conversations' locks.
+	contacts map[string]*contactRow       // by wa_id
+	stored   map[string]bool              // "channel|wamid" already stored
+	latest   map[convKey]*conversationRow // each contact's latest conversation per channel
+
+	// Planned.
+	now     time.Time
+	out     []*commonStored
+	rows    []*messageRow
+	names   map[int64]string // contact id → new profile name
+	changes []*conversationChange
+	jobs    []*switchboard.Job
+	events  []pendingEvent
+	owners  []int // the item of each event
+}
+
+// commonStored is a message the common path stores.
+type commonStored struct {
+	item    int
+	ch      *switchboard.Channel
+	contact *contactRow
+	conv    *conversationRow
+	msg     switchboard.Message
+}
+
+// newCommonBatch sorts a group's messages: the candidates for the common path, and the rest.
+func newCommonBatch(items []switchboard.ChannelInbound, results []*switchboard.IngestResult, now time.Time) *commonBatch {
+	b := &commonBatch{items: items, results: results, rest: make([][]switchboard.InboundMessage, len(items)),
+		wamids: map[int64][]string{}, now: now, names: map[int64]string{}}
+	seen := map[string]bool{}
 	for i, it := range items {
 		for j := range it.Batch.Messages {
 			m := &it.Batch.Messages[j]
 			if m.Message == nil || m.Reaction != nil || m.NumberChange != nil || m.RevokedID != "" || m.WaID == "" ||
 				m.Message.ExternalID == "" || m.Message.Type == switchboard.TypeActivity {
-				rest[i] = append(rest[i], *m)
+				b.rest[i] = append(b.rest[i], *m)
 				continue
 			}
-			candidates = append(candidates, commonMessage{item: i, ch: it.Channel, in: m})
-			waIDs[m.WaID] = true
+			b.candidates = append(b.candidates, commonMessage{item: i, ch: it.Channel, in: m})
+			if !seen[m.WaID] {
+				seen[m.WaID] = true
+				b.waIDs = append(b.waIDs, m.WaID)
+			}
+			if b.wamids[it.Channel.ID] == nil {
+				b.channels = append(b.channels, it.Channel.ID)
+			}
+			b.wamids[it.Channel.ID] = append(b.wamids[it.Channel.ID], m.Message.ExternalID)
 		}
 	}
-	if len(candidates) == 0 {
-		return rest, nil
-	}
-	// The contacts, locked in one read in id order (every path locks a contact before writing its
-	// messages, so the duplicate check below cannot be raced).
-	ids := make([]string, 0, len(waIDs))
-	for id := range waIDs {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
+	sort.Strings(b.waIDs)
+	sort.Slice(b.channels, func(i, j int) bool { return b.channels[i] < b.channels[j] })
+	return b
+}
+
+func storedKey(channelID int64, wamid string) string {
+	return strconv.FormatInt(channelID, 10) + "|" + wamid
+}
+
+// read loads, through GORM, the contacts (locked in one read in id order: every path locks a contact
+// before writing its messages, so the duplicate check cannot be raced), the wamids already stored,
+// and each contact's latest conversation on each channel (locked).
+func (b *commonBatch) read(tx *gorm.DB) error {
 	var contacts []contactRow
-	if err := tx.Clauses(forUpdate()).Where("wa_id IN ?", ids).Order("id").Find(&contacts).Error; err != nil {
-		return nil, err
+	if err := tx.Clauses(forUpdate()).Where("wa_id IN ?", b.waIDs).Order("id").Find(&contacts).Error; err != nil {
+		return err
 	}
-	byWaID := make(map[string]*contactRow, len(contacts))
+	b.contacts = make(map[string]*contactRow, len(contacts))
+	ids := make([]int64, len(contacts))
 	for i := range contacts {
-		byWaID[*contacts[i].WaID] = &contacts[i]
+		b.contacts[*contacts[i].WaID] = &contacts[i]
+		ids[i] = contacts[i].ID
 	}
-	// Per channel: the wamids already stored, and each contact's latest conversation, locked.
-	type channelSet struct {
-		wamids   []string
-		contacts []int64
+	b.stored, b.latest = map[string]bool{}, map[convKey]*conversationRow{}
+	if len(ids) == 0 {
+		return nil
 	}
-	sets := map[int64]*channelSet{}
-	for _, c := range candidates {
-		contact := byWaID[c.in.WaID]
-		if contact == nil {
-			continue
-		}
-		set := sets[c.ch.ID]
-		if set == nil {
-			set = &channelSet{}
-			sets[c.ch.ID] = set
-		}
-		set.wamids = append(set.wamids, c.in.Message.ExternalID)
-		set.contacts = append(set.contacts, contact.ID)
-	}
-	stored := map[string]bool{} // "channel|wamid"
-	latest := map[convKey]*conversationRow{}
-	for channelID, set := range sets {
+	for _, channelID := range b.channels {
 		var found []string
-		if err := tx.Model(&messageRow{}).Where("channel_id = ? AND external_id IN ?", channelID, set.wamids).Pluck("external_id", &found).Error; err != nil {
-			return nil, err
+		if err := tx.Model(&messageRow{}).Where("channel_id = ? AND external_id IN ?", channelID, b.wamids[channelID]).Pluck("external_id", &found).Error; err != nil {
+			return err
 		}
 		for _, w := range found {
-			stored[strconv.FormatInt(channelID, 10)+"|"+w] = true
+			b.stored[storedKey(channelID, w)] = true
 		}
 		var convs []conversationRow
 		if err := tx.Clauses(forUpdate()).Where("id IN (?)", tx.Model(&conversationRow{}).Select("MAX(id)").
-			Where("channel_id = ? AND contact_id IN ?", channelID, set.contacts).Group("contact_id")).Order("id").Find(&convs).Error; err != nil {
-			return nil, err
+			Where("channel_id = ? AND contact_id IN ?", channelID, ids).Group("contact_id")).Order("id").Find(&convs).Error; err != nil {
+			return err
 		}
 		for i := range convs {
-			latest[convKey{channelID, convs[i].ContactID}] = &convs[i]
+			b.latest[convKey{channelID, convs[i].ContactID}] = &convs[i]
 		}
 	}
+	return nil
+}
 
-	now := s.now()
-	type storedMessage struct {
-		item    int
-		ch      *switchboard.Channel
-		contact *contactRow
-		conv    *conversationRow
-		msg     switchboard.Message
-	}
-	var out []*storedMessage
-	var rows []*messageRow
-	names := map[int64]string{} // contact id → new profile name
-	for _, c := range candidates {
-		contact := byWaID[c.in.WaID]
+// plan decides, from what was read, which candidates the common path stores (a known contact with an
+// open conversation, a wamid not stored yet) and builds their rows; the others join the rest.
+func (b *commonBatch) plan() {
+	for _, c := range b.candidates {
+		contact := b.contacts[c.in.WaID]
 		var conv *conversationRow
 		if contact != nil {
-			conv = latest[convKey{c.ch.ID, contact.ID}]
+			conv = b.latest[convKey{c.ch.ID, contact.ID}]
 		}
 		if conv == nil || conv.Status == switchboard.StatusResolved {
 			// A new contact or conversation, a reopen or a survey answer: the per-item path.
-			rest[c.item] = append(rest[c.item], *c.in)
+			b.rest[c.item] = append(b.rest[c.item], *c.in)
 			continue
 		}
-		key := strconv.FormatInt(c.ch.ID, 10) + "|" + c.in.Message.ExternalID
-		if stored[key] {
-			results[c.item].Duplicates++
+		key := storedKey(c.ch.ID, c.in.Message.ExternalID)
+		if b.stored[key] {
+			b.results[c.item].Duplicates++
 			continue
 		}
-		stored[key] = true
+		b.stored[key] = true
 		if c.in.ProfileName != "" && c.in.ProfileName != contact.Name {
-			contact.Name, names[contact.ID] = c.in.ProfileName, c.in.ProfileName
+			contact.Name, b.names[contact.ID] = c.in.ProfileName, c.in.ProfileName
 		}
-		at := now
+		at := b.now
 		if t := c.in.Message.Timestamp; t != nil && !t.IsZero() {
 			at = utc(*t)
 		}
 		msg := *c.in.Message
 		msg.ConversationID, msg.ChannelID = conv.ID, c.ch.ID
 		msg.Direction, msg.Sender, msg.Status = switchboard.Inbound, switchboard.SenderCustomer, switchboard.MsgReceived
-		msg.CreatedAt, msg.Timestamp = now, &at
+		msg.CreatedAt, msg.Timestamp = b.now, &at
 		row := messageToRow(&msg)
 		row.ID = 0
-		rows = append(rows, row)
-		out = append(out, &storedMessage{item: c.item, ch: c.ch, contact: contact, conv: conv, msg: msg})
+		b.rows = append(b.rows, row)
+		b.out = append(b.out, &commonStored{item: c.item, ch: c.ch, contact: contact, conv: conv, msg: msg})
 	}
-	if len(rows) == 0 {
-		return rest, nil
-	}
-	for id, name := range names {
-		if err := tx.Model(&contactRow{}).Where("id = ?", id).Updates(map[string]any{"name": name, "updated_at": now}).Error; err != nil {
-			return nil, err
-		}
-	}
-	ins := tx.Create(&rows)
-	if ins.Error != nil {
-		return nil, ins.Error
-	}
-	if ins.RowsAffected != int64(len(rows)) {
-		return nil, switchboard.Errorf(switchboard.EUNAVAILABLE, "Messages were stored concurrently; try again.")
-	}
+}
 
-	// Each conversation as its messages leave it, in order; one update per conversation.
-	var jobs []*switchboard.Job
-	var pending []pendingEvent
-	var owners []int // the item of each pending event
+// follow builds, once the messages have their ids, each conversation as its messages leave it (in
+// order), the jobs and the events.
+func (b *commonBatch) follow() {
 	changed := map[int64]*conversationChange{}
-	var order []int64
-	for i, sm := range out {
-		sm.msg.ID = rows[i].ID
+	for i, sm := range b.out {
+		sm.msg.ID = b.rows[i].ID
 		conv, at := sm.conv, *sm.msg.Timestamp
 		lastInbound := at
 		if conv.LastInboundAt != nil && conv.LastInboundAt.After(at) {
 			lastInbound = *conv.LastInboundAt // an older message delivered late does not shorten the window
 		}
-		conv.LastInboundAt, conv.UnreadCount, conv.UpdatedAt = &lastInbound, conv.UnreadCount+1, now
+		conv.LastInboundAt, conv.UnreadCount, conv.UpdatedAt = &lastInbound, conv.UnreadCount+1, b.now
 		u := changed[conv.ID]
 		if u == nil {
 			u = &conversationChange{id: conv.ID}
 			changed[conv.ID] = u
-			order = append(order, conv.ID)
+			b.changes = append(b.changes, u)
 		}
 		u.lastInbound, u.unread = lastInbound, conv.UnreadCount
 		if conv.LastMessageAt == nil || !at.Before(*conv.LastMessageAt) {
@@ -245,39 +256,69 @@ func (s *Store) ingestCommon(ctx context.Context, tx *gorm.DB, items []switchboa
 		view := conv.toDomain()
 		view.Contact = sm.contact.toDomain()
 		ij := switchboard.InboundJob{ConversationID: conv.ID, MessageID: sm.msg.ID}
-		needs := items[sm.item].Batch.NeedsWork
+		needs := b.items[sm.item].Batch.NeedsWork
 		if needs == nil || needs(switchboard.InboundWork{Channel: sm.ch, Conversation: view, Message: &sm.msg, Job: ij, AwaySentFor: conv.AwaySentFor}) {
 			payload, _ := json.Marshal(ij)
-			jobs = append(jobs, &switchboard.Job{Kind: switchboard.InboundJobKind, Key: switchboard.ConversationJobKey(conv.ID), Payload: payload})
+			b.jobs = append(b.jobs, &switchboard.Job{Kind: switchboard.InboundJobKind, Key: switchboard.ConversationJobKey(conv.ID), Payload: payload})
 		}
 		if sm.msg.Media != nil && sm.msg.Media.Status == switchboard.MediaPending {
 			payload, _ := json.Marshal(switchboard.MediaJob{MessageID: sm.msg.ID})
-			jobs = append(jobs, &switchboard.Job{Kind: switchboard.MediaJobKind, Key: "media:" + strconv.FormatInt(sm.msg.ID, 10), Payload: payload})
+			b.jobs = append(b.jobs, &switchboard.Job{Kind: switchboard.MediaJobKind, Key: "media:" + strconv.FormatInt(sm.msg.ID, 10), Payload: payload})
 		}
 		msg := sm.msg
-		pending = append(pending, pendingEvent{switchboard.EventConversationUpdated, sm.ch.ID, conv.ID, view},
+		b.events = append(b.events, pendingEvent{switchboard.EventConversationUpdated, sm.ch.ID, conv.ID, view},
 			pendingEvent{switchboard.EventMessageCreated, sm.ch.ID, conv.ID, &msg})
-		owners = append(owners, sm.item, sm.item)
-		results[sm.item].Messages++
+		b.owners = append(b.owners, sm.item, sm.item)
+		b.results[sm.item].Messages++
 	}
-	changes := make([]*conversationChange, len(order))
-	for i, id := range order {
-		changes[i] = changed[id]
+}
+
+// recorded hands the recorded events to their items' results.
+func (b *commonBatch) recorded(evs []switchboard.Event) {
+	for i, ev := range evs {
+		b.results[b.owners[i]].Events = append(b.results[b.owners[i]].Events, ev)
 	}
-	if err := updateConversations(tx, changes, now); err != nil {
+}
+
+// ingestCommon stores the items' common-case messages through GORM and returns, per item, the
+// messages left for the per-item path.
+func (s *Store) ingestCommon(ctx context.Context, tx *gorm.DB, items []switchboard.ChannelInbound, results []*switchboard.IngestResult) ([][]switchboard.InboundMessage, error) {
+	b := newCommonBatch(items, results, s.now())
+	if len(b.candidates) == 0 {
+		return b.rest, nil
+	}
+	if err := b.read(tx); err != nil {
 		return nil, err
 	}
-	if err := s.enqueueJobs(ctx, tx, jobs); err != nil {
+	b.plan()
+	if len(b.rows) == 0 {
+		return b.rest, nil
+	}
+	for id, name := range b.names {
+		if err := tx.Model(&contactRow{}).Where("id = ?", id).Updates(map[string]any{"name": name, "updated_at": b.now}).Error; err != nil {
+			return nil, err
+		}
+	}
+	ins := tx.Create(&b.rows)
+	if ins.Error != nil {
+		return nil, ins.Error
+	}
+	if ins.RowsAffected != int64(len(b.rows)) {
+		return nil, switchboard.Errorf(switchboard.EUNAVAILABLE, "Messages were stored concurrently; try again.")
+	}
+	b.follow()
+	if err := updateConversations(tx, b.changes, b.now); err != nil {
 		return nil, err
 	}
-	evs, err := s.recordEvents(ctx, tx, pending...)
+	if err := s.enqueueJobs(ctx, tx, b.jobs); err != nil {
+		return nil, err
+	}
+	evs, err := s.recordEvents(ctx, tx, b.events...)
 	if err != nil {
 		return nil, err
 	}
-	for i, ev := range evs {
-		results[owners[i]].Events = append(results[owners[i]].Events, ev)
-	}
-	return rest, nil
+	b.recorded(evs)
+	return b.rest, nil
 }
 
 // conversationChange is what new messages changed in a conversation.

@@ -93,7 +93,7 @@ func wire(ctx context.Context, cfg *config.Config, st *store.Store, clock switch
 	// once; SQLite has one writer, so one queue makes the largest groups.
 	commitQueues := 1
 	if cfg.DatabaseURL != "" {
-		commitQueues = 4
+		commitQueues = 2
 	}
 	inbound := pipeline.NewInbound(pipeline.InboundOptions{Store: st, Publisher: broker, NeedsWork: processor.NeedsWork,
 		CommitQueues: commitQueues, Logger: log})
