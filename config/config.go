@@ -41,6 +41,8 @@ type Config struct {
 	ShutdownTimeout time.Duration `env:"SWITCHBOARD_SHUTDOWN_TIMEOUT" envDefault:"30s"`
 	JobLease        time.Duration `env:"SWITCHBOARD_JOB_LEASE" envDefault:"1m"`
 	MaxDBConns      int           `env:"SWITCHBOARD_DB_MAX_CONNS" envDefault:"40"`
+	// IngestQueues is how many transactions store webhooks at once (group commit); 0 picks by database.
+	IngestQueues int `env:"SWITCHBOARD_INGEST_QUEUES"`
 	// DebugAddr, when set, serves Go's profiler (net/http/pprof) on a loopback address for operators.
 	DebugAddr string `env:"SWITCHBOARD_DEBUG_ADDR"`
 }
@@ -164,6 +166,9 @@ func (c *Config) Validate() error {
 	if c.MaxDBConns < 1 {
 		bad("SWITCHBOARD_DB_MAX_CONNS %d: want at least 1", c.MaxDBConns)
 	}
+	if c.IngestQueues < 0 || c.IngestQueues > 64 {
+		bad("SWITCHBOARD_INGEST_QUEUES %d: want 1 to 64 (or 0 for the default)", c.IngestQueues)
+	}
 	if c.DebugAddr != "" {
 		host, _, err := net.SplitHostPort(c.DebugAddr)
 		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
@@ -228,6 +233,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_level", c.LogLevel),
 		slog.Int("workers", c.Workers),
 		slog.Float64("send_rate", c.SendRate),
+		slog.Int("ingest_queues", c.IngestQueues),
 		slog.String("debug_addr", c.DebugAddr),
 	)
 }

@@ -36,17 +36,18 @@ func TestLoadPostgresTurnsSandboxOff(t *testing.T) {
 
 func TestLoadReportsEveryProblem(t *testing.T) {
 	_, err := Load(getenv(map[string]string{
-		"DATABASE_URL":           "postgres://u:p@[::1:5432/db",
-		"SWITCHBOARD_ADDR":       ":99999",
-		"SWITCHBOARD_LOG_LEVEL":  "chatty",
-		"SWITCHBOARD_WORKERS":    "many",
-		"SWITCHBOARD_DEBUG_ADDR": "0.0.0.0:6060",
+		"DATABASE_URL":              "postgres://u:p@[::1:5432/db",
+		"SWITCHBOARD_ADDR":          ":99999",
+		"SWITCHBOARD_LOG_LEVEL":     "chatty",
+		"SWITCHBOARD_WORKERS":       "many",
+		"SWITCHBOARD_DEBUG_ADDR":    "0.0.0.0:6060",
+		"SWITCHBOARD_INGEST_QUEUES": "-1",
 	}), nil)
 	if err == nil {
 		t.Fatal("bad configuration accepted")
 	}
 	msg := err.Error()
-	for _, want := range []string{"DATABASE_URL", "SWITCHBOARD_ADDR", "SWITCHBOARD_LOG_LEVEL", "SWITCHBOARD_WORKERS", "SWITCHBOARD_DEBUG_ADDR"} {
+	for _, want := range []string{"DATABASE_URL", "SWITCHBOARD_ADDR", "SWITCHBOARD_LOG_LEVEL", "SWITCHBOARD_WORKERS", "SWITCHBOARD_DEBUG_ADDR", "SWITCHBOARD_INGEST_QUEUES"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error does not name %s:\n%s", want, msg)
 		}

@@ -91,9 +91,13 @@ func wire(ctx context.Context, cfg *config.Config, st *store.Store, clock switch
 	processor := pipeline.NewProcessor(pipeline.ProcessorOptions{Store: st, Automations: auto, Router: router, AI: ai, Logger: log})
 	// Webhooks are stored in groups (group commit): PostgreSQL runs several groups' transactions at
 	// once; SQLite has one writer, so one queue makes the largest groups.
-	commitQueues := 1
-	if cfg.DatabaseURL != "" {
+	commitQueues := cfg.IngestQueues
+	switch {
+	case commitQueues > 0:
+	case cfg.DatabaseURL != "":
 		commitQueues = 2
+	default:
+		commitQueues = 1
 	}
 	inbound := pipeline.NewInbound(pipeline.InboundOptions{Store: st, Publisher: broker, NeedsWork: processor.NeedsWork,
 		CommitQueues: commitQueues, Logger: log})
