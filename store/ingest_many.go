@@ -99,7 +99,7 @@ type commonBatch struct {
 	// Read, under the contacts' and conversations' locks.
 	contacts map[string]*contactRow       // by wa_id
 	stored   map[string]bool              // "channel|wamid" already stored
-	latest   map[convKey]*conversationRow // each contact's latest conversation per channel
+	open     map[convKey]*conversationRow // each contact's open (or pending) conversation per channel
 
 	// Planned.
 	now     time.Time
@@ -156,7 +156,8 @@ func storedKey(channelID int64, wamid string) string {
 
 // read loads, through GORM, the contacts (locked in one read in id order: every path locks a contact
 // before writing its messages, so the duplicate check cannot be raced), the wamids already stored,
-// and each contact's latest conversation on each channel (locked).
+// and each contact's open conversation on each channel (locked; there is at most one, and it is the
+// latest).
 func (b *commonBatch) read(tx *gorm.DB) error {
 	var contacts []contactRow
 	if err := tx.Clauses(forUpdate()).Where("wa_id IN ?", b.waIDs).Order("id").Find(&contacts).Error; err != nil {
@@ -168,7 +169,7 @@ func (b *commonBatch) read(tx *gorm.DB) error {
 		b.contacts[*contacts[i].WaID] = &contacts[i]
 		ids[i] = contacts[i].ID
 	}
-	b.stored, b.latest = map[string]bool{}, map[convKey]*conversationRow{}
+	b.stored, b.open = map[string]bool{}, map[convKey]*conversationRow{}
 	if len(ids) == 0 {
 		return nil
 	}
@@ -181,12 +182,12 @@ func (b *commonBatch) read(tx *gorm.DB) error {
 			b.stored[storedKey(channelID, w)] = true
 		}
 		var convs []conversationRow
-		if err := tx.Clauses(forUpdate()).Where("id IN (?)", tx.Model(&conversationRow{}).Select("MAX(id)").
-			Where("channel_id = ? AND contact_id IN ?", channelID, ids).Group("contact_id")).Order("id").Find(&convs).Error; err != nil {
+		if err := tx.Clauses(forUpdate()).Where("channel_id = ? AND contact_id IN ? AND status <> ?", channelID, ids, switchboard.StatusResolved).
+			Order("id").Find(&convs).Error; err != nil {
 			return err
 		}
 		for i := range convs {
-			b.latest[convKey{channelID, convs[i].ContactID}] = &convs[i]
+			b.open[convKey{channelID, convs[i].ContactID}] = &convs[i]
 		}
 	}
 	return nil
@@ -199,9 +200,9 @@ func (b *commonBatch) plan() {
 		contact := b.contacts[c.in.WaID]
 		var conv *conversationRow
 		if contact != nil {
-			conv = b.latest[convKey{c.ch.ID, contact.ID}]
+			conv = b.open[convKey{c.ch.ID, contact.ID}]
 		}
-		if conv == nil || conv.Status == switchboard.StatusResolved {
+		if conv == nil {
 			// A new contact or conversation, a reopen or a survey answer: the per-item path.
 			b.rest[c.item] = append(b.rest[c.item], *c.in)
 			continue

@@ -16,22 +16,23 @@ import (
 )
 
 // On PostgreSQL a group's common path is one transaction of two round trips: pgx pipelines the
-// reads (BEGIN, the contacts locked, the wamids already stored, the latest conversations locked, ids
+// reads (BEGIN, the contacts locked, the wamids already stored, their open conversations locked, ids
 // for the new messages), then the writes (messages, conversations, jobs, events, COMMIT). Arrays and
 // unnest keep every statement's text the same whatever the group's size, so each is prepared once
 // per connection. A busy server spends most of a transaction waiting for its turn on a CPU between
 // round trips, so two round trips instead of nine is most of the gain of group commit.
 
 const (
-	pgContactColumns      = `id, name, wa_id, bsuid, phone, tags, opted_out, opted_out_at, created_at, updated_at`
-	pgConversationColumns = `id, channel_id, contact_id, status, assignee_kind, assignee_id, team_id, ai_handed_off, last_inbound_at,
-  last_message_at, last_message_preview, unread_count, waiting_since, assigned_at, resolved_at, resolutions, away_sent_for, created_at, updated_at`
+	pgContactColumns = `id, name, wa_id, bsuid, phone, tags, opted_out, opted_out_at, created_at, updated_at`
+
+	pgConversationColumnsOf = `c.id, c.channel_id, c.contact_id, c.status, c.assignee_kind, c.assignee_id, c.team_id, c.ai_handed_off,
+  c.last_inbound_at, c.last_message_at, c.last_message_preview, c.unread_count, c.waiting_since, c.assigned_at, c.resolved_at,
+  c.resolutions, c.away_sent_for, c.created_at, c.updated_at`
 
 	pgLockContacts      = `SELECT ` + pgContactColumns + ` FROM contacts WHERE wa_id = ANY($1) ORDER BY id FOR UPDATE`
 	pgStoredWamids      = `SELECT external_id FROM messages WHERE channel_id = $1 AND external_id = ANY($2)`
-	pgLockConversations = `SELECT ` + pgConversationColumns + ` FROM conversations WHERE id IN (
-  SELECT MAX(v.id) FROM conversations v JOIN contacts k ON k.id = v.contact_id WHERE v.channel_id = $1 AND k.wa_id = ANY($2) GROUP BY v.contact_id)
-ORDER BY id FOR UPDATE`
+	pgLockConversations = `SELECT ` + pgConversationColumnsOf + ` FROM conversations c JOIN contacts k ON k.id = c.contact_id
+WHERE c.channel_id = $1 AND c.status <> 'resolved' AND k.wa_id = ANY($2) ORDER BY c.id FOR UPDATE OF c`
 	pgMessageIDs = `SELECT nextval(pg_get_serial_sequence('messages', 'id')) FROM generate_series(1, $1)`
 
 	pgRenameContacts = `UPDATE contacts SET name = v.name, updated_at = $3 FROM unnest($1::bigint[], $2::text[]) AS v(id, name)
@@ -211,7 +212,7 @@ func (b *commonBatch) readPipelined(br pgx.BatchResults) ([]int64, error) {
 	for i := range contacts {
 		b.contacts[*contacts[i].WaID] = &contacts[i]
 	}
-	b.stored, b.latest = map[string]bool{}, map[convKey]*conversationRow{}
+	b.stored, b.open = map[string]bool{}, map[convKey]*conversationRow{}
 	for _, ch := range b.channels {
 		rows, _ := br.Query()
 		found, err := pgx.CollectRows(rows, pgx.RowTo[string])
@@ -233,7 +234,7 @@ func (b *commonBatch) readPipelined(br pgx.BatchResults) ([]int64, error) {
 			return nil, err
 		}
 		for i := range convs {
-			b.latest[convKey{ch, convs[i].ContactID}] = &convs[i]
+			b.open[convKey{ch, convs[i].ContactID}] = &convs[i]
 		}
 	}
 	rows, _ = br.Query()
