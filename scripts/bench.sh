@@ -247,14 +247,25 @@ json.dump(d, open(sys.argv[8], "w"), indent=2)
 PY
 }
 
+# settle: each run starts from a quiet cluster: the previous run's database dropped or vacuumed and a
+# checkpoint taken, so that autovacuum and the checkpointer do not work through the next run.
+settle() {
+  psql -q "$pg_url" -c "DROP DATABASE IF EXISTS bench_pgbench" >/dev/null
+  [ -n "$server_pid" ] && psql -q "$(db_url bench_switchboard)" -c "VACUUM ANALYZE" >/dev/null
+  psql -q "$pg_url" -c "CHECKPOINT" >/dev/null
+}
+
 postgres_runs() {
   pgbench_limit
+  settle
   psql -q "$pg_url" -c "DROP DATABASE IF EXISTS bench_switchboard" -c "CREATE DATABASE bench_switchboard"
   start_server postgres "$(db_url bench_switchboard)"
   step "Switchboard on PostgreSQL: full speed, $CONCURRENCY senders, $AGENTS agents on websockets"
   load pg-max
+  settle
   step "Switchboard on PostgreSQL: 1,000 messages/s (ack latency)"
   load pg-1000 -rate 1000
+  settle
   step "Switchboard on PostgreSQL: 500 messages/s (webhook → agent screen latency)"
   load pg-500 -rate 500
   stop_server
