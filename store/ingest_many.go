@@ -13,14 +13,16 @@ import (
 	"switchboard"
 )
 
-// IngestInboundMany stores several webhooks' batches in one transaction (group commit), each with
-// the guarantees of IngestInbound, and returns one result per item. The common case — a message from
-// a known contact whose conversation on the channel is open — is stored with a few statements for
-// the whole set (the contacts locked in one read, one duplicate check and one conversation read per
-// channel, one insert each for the messages, jobs and events, one update per conversation); the rest
-// (new contacts and conversations, reopens, survey answers, reactions, deletions, number changes,
-// statuses, template and account news) takes the per-item path, in the same transaction. If the
-// transaction fails, nothing of it is stored: the caller may store the items one by one.
+// IngestInboundMany stores several webhooks' batches together (group commit), each with the
+// guarantees of IngestInbound, and returns one result per item. The common case — a message from a
+// known contact whose conversation on the channel is open — is stored with a few statements for the
+// whole set (the contacts locked in one read, and per channel one duplicate check and one read of the
+// open conversations, locked; then one insert each for the messages, jobs and events and one update
+// for all the conversations); the rest (new contacts and conversations, reopens, survey answers,
+// reactions, deletions, number changes, statuses, template and account news) takes the per-item
+// path. On SQLite all of it is one transaction; on PostgreSQL the common path is its own transaction
+// of two pipelined round trips and the rest a second one (see ingestManyPostgres). On an error the
+// caller may store the items one by one: what was committed is found again as duplicates.
 func (s *Store) IngestInboundMany(ctx context.Context, items []switchboard.ChannelInbound) ([]*switchboard.IngestResult, error) {
 	if s.dialect == "postgres" {
 		return s.ingestManyPostgres(ctx, items)
