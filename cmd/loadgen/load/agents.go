@@ -1,6 +1,7 @@
 package load
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -196,6 +197,12 @@ func (a *agentConn) read(ctx context.Context) {
 		}
 		now := time.Now()
 		a.stats.frames.Add(1)
+		// Most frames are conversation snapshots the agents do not need: take their sequence number
+		// from the frame's head instead of decoding them (a third of the generator's CPU otherwise).
+		if typ, seq, ok := frameHead(data); ok && strings.HasPrefix(typ, "conversation.") {
+			a.lastSeq = max(a.lastSeq, seq)
+			continue
+		}
 		var f frame
 		if json.Unmarshal(data, &f) != nil {
 			continue
@@ -230,6 +237,32 @@ func (a *agentConn) read(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// frameHead reads the type and sequence number at the start of an event frame as the server writes
+// it ({"type":"…","seq":N,…}); ok is false for any other shape, which the caller then decodes.
+func frameHead(data []byte) (typ string, seq int64, ok bool) {
+	rest, found := bytes.CutPrefix(data, []byte(`{"type":"`))
+	if !found {
+		return "", 0, false
+	}
+	end := bytes.IndexByte(rest, '"')
+	if end < 0 {
+		return "", 0, false
+	}
+	typ, rest = string(rest[:end]), rest[end+1:]
+	if rest, found = bytes.CutPrefix(rest, []byte(`,"seq":`)); !found {
+		return "", 0, false
+	}
+	n := 0
+	for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+		seq = seq*10 + int64(rest[n]-'0')
+		n++
+	}
+	if n == 0 || n == len(rest) || (rest[n] != ',' && rest[n] != '}') {
+		return "", 0, false
+	}
+	return typ, seq, true
 }
 
 // maybeReply answers a customer message when this agent is the one that answers the conversation
