@@ -146,10 +146,12 @@ func (h *Hub) serveWS(s *Server) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		conn, err := h.upgrader.Upgrade(c.Response(), req, nil)
+		hw := &hijackCoalescing{ResponseWriter: c.Response()}
+		conn, err := h.upgrader.Upgrade(hw, req, nil)
 		if err != nil {
 			return nil // the upgrader has answered the handshake
 		}
+		cl.out = hw.conn
 		// The connection gets fresh goroutines: the request's goroutine, its deep stack and Echo's
 		// context are released now instead of being held for the connection's lifetime.
 		c.Response().Status = http.StatusSwitchingProtocols

@@ -22,6 +22,7 @@ const replayPage = 200
 type client struct {
 	hub       *Hub
 	conn      *websocket.Conn
+	out       *coalescingConn // conn's network connection, for sending queued frames together
 	agentID   int64
 	sessionID string // "" for bearer tokens
 	agent     atomic.Pointer[switchboard.Agent]
@@ -209,8 +210,7 @@ func (c *client) writePump(liveAfter, resume int64) {
 	for {
 		select {
 		case msg := <-c.send:
-			c.conn.SetWriteDeadline(time.Now().Add(c.hub.opts.WriteWait))
-			if err := c.conn.WritePreparedMessage(msg); err != nil {
+			if !c.writeQueued(msg) {
 				return
 			}
 		case after := <-c.resume:
@@ -227,6 +227,32 @@ func (c *client) writePump(liveAfter, resume int64) {
 			return
 		}
 	}
+}
+
+// maxCoalesced bounds the frames sent in one system call.
+const maxCoalesced = 64
+
+// writeQueued sends msg and the frames queued behind it, together when the connection allows it.
+func (c *client) writeQueued(msg *websocket.PreparedMessage) bool {
+	c.conn.SetWriteDeadline(time.Now().Add(c.hub.opts.WriteWait))
+	if c.out == nil {
+		return c.conn.WritePreparedMessage(msg) == nil
+	}
+	c.out.batch()
+	err := c.conn.WritePreparedMessage(msg)
+	for n := 1; err == nil && n < maxCoalesced; n++ {
+		select {
+		case next := <-c.send:
+			err = c.conn.WritePreparedMessage(next)
+			continue
+		default:
+		}
+		break
+	}
+	if ferr := c.out.flush(); err == nil {
+		err = ferr
+	}
+	return err == nil
 }
 
 func (c *client) write(data []byte) bool {
