@@ -81,7 +81,9 @@ func (s processStore) Channel(context.Context, int64) (*switchboard.Channel, err
 func (s processStore) Conversation(context.Context, int64) (*switchboard.Conversation, error) {
 	return s.conv, nil
 }
-func (s processStore) Message(context.Context, int64) (*switchboard.Message, error) { return s.msg, nil }
+func (s processStore) Message(context.Context, int64) (*switchboard.Message, error) {
+	return s.msg, nil
+}
 
 // countingAutomations counts HandleInbound calls; NeedsWork says nothing applies.
 type countingAutomations struct{ handled int }
