@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -272,7 +273,17 @@ func addChange(b *switchboard.InboundBatch, c *whatsapp.Change) {
 	}
 }
 
+// dropNUL removes NUL characters, which a JSON string may carry ("\u0000") but PostgreSQL's text
+// cannot: a webhook with one would otherwise fail to store on every retry Meta makes.
+func dropNUL(s string) string {
+	if strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(s, "\x00", "")
+}
+
 func messageError(e whatsapp.Error) *switchboard.MessageError {
+	e.Title, e.Message, e.Details = dropNUL(e.Title), dropNUL(e.Message), dropNUL(e.Details)
 	details := e.Details
 	if details == "" && e.Message != e.Title {
 		details = e.Message
@@ -290,6 +301,7 @@ func inboundMessage(m whatsapp.Message, contact whatsapp.Contact) switchboard.In
 	if bsuid == "" {
 		bsuid = m.FromUserID
 	}
+	m.Text, contact.Name = dropNUL(m.Text), dropNUL(contact.Name)
 	in := switchboard.InboundMessage{WaID: waID, BSUID: bsuid, ProfileName: contact.Name, ExternalID: m.ID, Timestamp: m.Timestamp}
 	switch {
 	case m.Reaction != nil:
@@ -308,7 +320,7 @@ func inboundMessage(m whatsapp.Message, contact whatsapp.Contact) switchboard.In
 		msg.Timestamp = &at
 	}
 	if m.Context != nil {
-		msg.ReplyTo = m.Context.ID
+		msg.ReplyTo = dropNUL(m.Context.ID)
 	}
 	switch m.Type {
 	case whatsapp.TypeSystem:
@@ -328,7 +340,7 @@ func inboundMessage(m whatsapp.Message, contact whatsapp.Contact) switchboard.In
 	}
 	if m.Media != nil {
 		msg.Media = &switchboard.Media{ExternalID: m.Media.ID, MimeType: m.Media.MimeType, SHA256: m.Media.SHA256,
-			Filename: m.Media.Filename, Voice: m.Media.Voice, Status: switchboard.MediaPending}
+			Filename: dropNUL(m.Media.Filename), Voice: m.Media.Voice, Status: switchboard.MediaPending}
 		if m.Media.ID == "" {
 			msg.Media.Status = switchboard.MediaUnavailable
 		}

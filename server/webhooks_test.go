@@ -230,6 +230,33 @@ func TestWebhookSecurityAndLimits(t *testing.T) {
 	})
 }
 
+// TestWebhookWithNULCharacters: a JSON string may carry "\u0000", which PostgreSQL's text cannot hold;
+// such a webhook is stored (without the NUL) instead of failing on each of Meta's retries.
+func TestWebhookWithNULCharacters(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ts := newTestServer(t, st)
+		ts.mustAgent("Ada", "ada@example.com", switchboard.RoleAdmin)
+		admin := ts.login("ada@example.com")
+		_, path := ts.webhookChannel(fixturePhoneNumberID, fixtureAppSecret)
+		body := bytes.Replace(fixture(t, "text.json"), []byte(`"Hallo, is my order`), []byte(`"Hallo,\u0000 is my order`), 1)
+		body = bytes.Replace(body, []byte(`"Lena Vogel"`), []byte(`"Lena\u0000 Vogel"`), 1)
+		ts.anonymous().postWebhook(path, body, fixtureAppSecret).wantStatus(http.StatusOK)
+		got := allMessages(t, admin)
+		if len(got) != 1 {
+			t.Fatalf("%d messages stored", len(got))
+		}
+		for _, m := range got {
+			if m.Text != "Hallo, is my order on its way?" {
+				t.Fatalf("text %q", m.Text)
+			}
+		}
+		convs, _, err := st.ListConversations(t.Context(), store.ConversationFilter{})
+		if err != nil || len(convs) != 1 || convs[0].Contact.Name != "Lena Vogel" {
+			t.Fatalf("conversations %+v %v", convs, err)
+		}
+	})
+}
+
 // TestWebhookStatusesInAnyOrder posts the status fixtures in reverse order: the message ends at the
 // highest status.
 func TestWebhookBatchAndStatuses(t *testing.T) {
