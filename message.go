@@ -133,6 +133,7 @@ func (m *Message) Validate() error {
 		p.Check(strings.TrimSpace(m.Text) != "", "text", "Text is required.")
 	}
 	p.Check(utf8.RuneCountInString(m.Text) <= MaxTextLength, "text", "Text must be at most 4096 characters.")
+	p.Check(!strings.ContainsRune(m.Text, 0), "text", "Text must not contain NUL characters.")
 	p.Check(len(m.ClientID) <= 100, "client_id", "Client id must be at most 100 characters.")
 	return p.Err()
 }

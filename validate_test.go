@@ -128,3 +128,25 @@ func TestConversationWindow(t *testing.T) {
 		t.Fatal("window_expires_at wrong")
 	}
 }
+
+func TestMessageValidate(t *testing.T) {
+	ok := Message{ConversationID: 1, Direction: Outbound, Sender: SenderAgent, Type: TypeText, Text: "Your order left today."}
+	for _, tc := range []struct {
+		name  string
+		edit  func(m *Message)
+		field string
+	}{
+		{"valid", func(*Message) {}, ""},
+		{"blank text", func(m *Message) { m.Text = "  " }, "text"},
+		{"NUL in the text (PostgreSQL cannot store it)", func(m *Message) { m.Text = "Your\x00 order" }, "text"},
+		{"a private text", func(m *Message) { m.Private = true }, "private"},
+		{"an inbound message from an agent", func(m *Message) { m.Direction = Inbound }, "sender"},
+	} {
+		m := ok
+		tc.edit(&m)
+		err := m.Validate()
+		if _, got := ErrorFields(err)[tc.field]; (tc.field == "" && err != nil) || (tc.field != "" && !got) {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+}
