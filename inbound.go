@@ -126,6 +126,11 @@ type MediaJob struct {
 // SendJobKind is the kind of job that sends one outbound message through the Graph API.
 const SendJobKind = "send"
 
+// SendMaxAttempts is how often a send is tried before the message fails: with the Graph API's
+// transient errors retried at most 15 s apart, about four minutes of outage lose nothing, and the
+// queue resumes within 15 s of the API's return.
+const SendMaxAttempts = 20
+
 // SendJob is the payload of a send job.
 type SendJob struct {
 	MessageID int64 `json:"message_id"`

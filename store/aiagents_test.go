@@ -157,5 +157,8 @@ func TestAIRepliesAndActivities(t *testing.T) {
 		if len(jobs) != 3 {
 			t.Fatalf("an activity is never sent: %d send jobs", len(jobs))
 		}
+		if jobs[0].MaxAttempts != switchboard.SendMaxAttempts {
+			t.Fatalf("a send job has %d attempts, want %d (minutes of Graph API outage)", jobs[0].MaxAttempts, switchboard.SendMaxAttempts)
+		}
 	})
 }

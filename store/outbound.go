@@ -53,7 +53,8 @@ func (s *Store) QueueOutbound(ctx context.Context, m *switchboard.Message) (*swi
 		m.ID = row.ID
 		if !m.Private {
 			job, _ := json.Marshal(switchboard.SendJob{MessageID: row.ID})
-			if err := s.enqueueJob(ctx, tx, &switchboard.Job{Kind: switchboard.SendJobKind, Key: switchboard.ConversationJobKey(conv.ID), Payload: job}); err != nil {
+			if err := s.enqueueJob(ctx, tx, &switchboard.Job{Kind: switchboard.SendJobKind, Key: switchboard.ConversationJobKey(conv.ID), Payload: job,
+				MaxAttempts: switchboard.SendMaxAttempts}); err != nil {
 				return err
 			}
 			if err := tx.Model(&conversationRow{}).Where("id = ?", conv.ID).Updates(map[string]any{
@@ -164,6 +165,7 @@ func (s *Store) RetryOutbound(ctx context.Context, messageID int64) (*switchboar
 			return err
 		}
 		job, _ := json.Marshal(switchboard.SendJob{MessageID: row.ID})
-		return s.enqueueJob(ctx, tx, &switchboard.Job{Kind: switchboard.SendJobKind, Key: switchboard.ConversationJobKey(row.ConversationID), Payload: job})
+		return s.enqueueJob(ctx, tx, &switchboard.Job{Kind: switchboard.SendJobKind, Key: switchboard.ConversationJobKey(row.ConversationID), Payload: job,
+			MaxAttempts: switchboard.SendMaxAttempts})
 	})
 }

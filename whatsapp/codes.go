@@ -95,7 +95,8 @@ func ErrorForCode(code int) *GraphError {
 //	4, 80007 app/WABA limits    1, 2, 4, … minutes, at most 30 minutes
 //	131057 maintenance          about a minute
 //	130429 throughput           1, 2, 4, … seconds, at most a minute
-//	anything else retryable     2, 4, 8, … seconds, at most 5 minutes
+//	anything else retryable     2, 4, 8, … seconds, at most 15 seconds (5xx, timeouts, 131000: the end
+//	                            of an outage is noticed within 15 s; senders give such jobs more attempts)
 func RetryAfter(err error, attempt int) time.Duration {
 	if Classify(err) != ClassRetry {
 		return 0
@@ -112,7 +113,7 @@ func RetryAfter(err error, attempt int) time.Duration {
 	case 130429:
 		wait = min(time.Second<<min(attempt-1, 6), time.Minute)
 	default:
-		wait = min(2*time.Second<<min(attempt-1, 8), 5*time.Minute)
+		wait = min(2*time.Second<<min(attempt-1, 8), 15*time.Second)
 	}
 	return time.Duration(float64(wait) * (0.8 + 0.4*rand.Float64()))
 }

@@ -191,7 +191,8 @@ func TestRetryAfter(t *testing.T) {
 		{"throughput 3", graph(130429), 3, 4 * time.Second},
 		{"throughput capped", graph(130429), 1000, time.Minute},
 		{"server error 1", decodeGraphError(502, nil), 1, 2 * time.Second},
-		{"server error capped", graph(131000), 1 << 20, 5 * time.Minute},
+		{"server error 3", decodeGraphError(503, nil), 3, 8 * time.Second},
+		{"server error capped", graph(131000), 1 << 20, 15 * time.Second},
 		{"transport attempt 0", ErrTransport, 0, 2 * time.Second},
 		{"webhook error", Error{Code: 131056}, 2, 16 * time.Second},
 	}
