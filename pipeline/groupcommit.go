@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"hash/fnv"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -38,6 +40,14 @@ type commitRequest struct {
 	err     error
 	done    chan struct{} // closed when results or err are set
 	lead    chan struct{} // closed when this request must lead the next group
+	// answered is set, by the leader only, when done is closed.
+	answered bool
+}
+
+// answer hands the request its results or error.
+func (r *commitRequest) answer() {
+	r.answered = true
+	close(r.done)
 }
 
 // commitQueue is one queue of webhooks waiting for a transaction.
@@ -94,21 +104,35 @@ func (g *groupCommitter) lead(q *commitQueue) {
 	q.waiting = q.waiting[n:]
 	q.mu.Unlock()
 
+	defer func() {
+		q.mu.Lock()
+		if len(q.waiting) > 0 {
+			close(q.waiting[0].lead)
+		} else {
+			q.leading = false
+			q.waiting = nil
+		}
+		q.mu.Unlock()
+	}()
 	g.storeGroup(group)
-
-	q.mu.Lock()
-	if len(q.waiting) > 0 {
-		close(q.waiting[0].lead)
-	} else {
-		q.leading = false
-		q.waiting = nil
-	}
-	q.mu.Unlock()
 }
 
 // storeGroup runs one group's transaction. If it fails with several webhooks in it, each is stored on its
 // own, so that one bad webhook (or a lost race) fails only itself.
 func (g *groupCommitter) storeGroup(group []*commitRequest) {
+	// A panic in the store must not leave the group's webhooks waiting forever: each one still
+	// unanswered gets it as its error (a 500, so Meta retries), and the lead passes on.
+	defer func() {
+		if p := recover(); p != nil {
+			err := fmt.Errorf("storing webhooks panicked: %v\n%s", p, debug.Stack())
+			for _, r := range group {
+				if !r.answered {
+					r.err = err
+					r.answer()
+				}
+			}
+		}
+	}()
 	start := time.Now()
 	g.sizes.Observe(float64(len(group)))
 	defer func() { g.durations.Observe(time.Since(start).Seconds()) }()
@@ -122,18 +146,18 @@ func (g *groupCommitter) storeGroup(group []*commitRequest) {
 	if err == nil {
 		for _, r := range group {
 			r.results, results = results[:len(r.items)], results[len(r.items):]
-			close(r.done)
+			r.answer()
 		}
 		return
 	}
 	if len(group) == 1 {
 		group[0].err = err
-		close(group[0].done)
+		group[0].answer()
 		return
 	}
 	for _, r := range group {
 		r.results, r.err = g.store(ctx, r.items)
-		close(r.done)
+		r.answer()
 	}
 }
 

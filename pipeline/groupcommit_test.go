@@ -92,3 +92,40 @@ func TestGroupCommit(t *testing.T) {
 	}
 	t.Logf("%d webhooks in %d transactions (%d grouped)", contacts*each+1, calls, grouped)
 }
+
+// TestGroupCommitSurvivesAPanic: a store that panics fails the webhooks of that group with an error
+// (so Meta retries them) instead of leaving them waiting, and the queue goes on.
+func TestGroupCommitSurvivesAPanic(t *testing.T) {
+	var mu sync.Mutex
+	broken := true
+	g := newGroupCommitter(1, func(_ context.Context, items []switchboard.ChannelInbound) ([]*switchboard.IngestResult, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if broken {
+			panic("a bug in the store")
+		}
+		out := make([]*switchboard.IngestResult, len(items))
+		for i := range out {
+			out[i] = &switchboard.IngestResult{Messages: 1}
+		}
+		return out, nil
+	})
+	item := []switchboard.ChannelInbound{{Channel: &switchboard.Channel{ID: 1}, Batch: &switchboard.InboundBatch{}}}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := g.commit(item); err == nil {
+				t.Error("a webhook of the panicking group got no error")
+			}
+		}()
+	}
+	wg.Wait()
+	mu.Lock()
+	broken = false
+	mu.Unlock()
+	if res, err := g.commit(item); err != nil || res[0].Messages != 1 {
+		t.Fatalf("after the panic: %+v %v", res, err)
+	}
+}
