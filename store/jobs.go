@@ -82,8 +82,8 @@ func (s *Store) enqueueJob(ctx context.Context, tx *gorm.DB, j *switchboard.Job)
 }
 
 // The claim picks the oldest runnable job whose key has no earlier unfinished job, so one key's jobs
-// run one at a time and in order. PostgreSQL skips rows other workers are claiming; SQLite runs one
-// writing statement at a time.
+// run one at a time and in order. PostgreSQL skips rows other workers are claiming (its copy of these
+// statements is the function switchboard_claim_job); SQLite runs one writing statement at a time.
 const (
 	claimExpired = `SELECT id FROM jobs WHERE state = 'running' AND lease_until < ? ORDER BY lease_until LIMIT 1`
 	claimQueued  = `SELECT j.id FROM jobs j WHERE j.state = 'queued' AND j.run_at <= ?
@@ -95,14 +95,17 @@ const (
 // job whose lease expired (its worker died) is taken over first. It is one statement: the choice and
 // the lease are taken together, and finding nothing costs one round trip.
 func (s *Store) ClaimJob(ctx context.Context, worker string, lease time.Duration) (*switchboard.Job, error) {
-	lock := ""
-	if s.dialect == "postgres" {
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
 	now := s.now()
 	var rows []jobRow
-	err := s.conn(ctx).Raw(`UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, leased_by = ?, updated_at = ?
-WHERE id = COALESCE((`+claimExpired+lock+`), (`+claimQueued+lock+`)) RETURNING *`, now.Add(lease), worker, now, now, now).Scan(&rows).Error
+	var err error
+	if s.dialect == "postgres" {
+		// The same statement with FOR UPDATE SKIP LOCKED, in a function that keeps it on its indexes
+		// (migrations/postgres/00006_claim_job.sql).
+		err = s.conn(ctx).Raw(`SELECT * FROM switchboard_claim_job(?, ?, ?)`, now.Add(lease), worker, now).Scan(&rows).Error
+	} else {
+		err = s.conn(ctx).Raw(`UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, leased_by = ?, updated_at = ?
+WHERE id = COALESCE((`+claimExpired+`), (`+claimQueued+`)) RETURNING *`, now.Add(lease), worker, now, now, now).Scan(&rows).Error
+	}
 	if err != nil {
 		return nil, translate(err)
 	}
