@@ -276,17 +276,9 @@ func (s *Store) storeInbound(ctx context.Context, tx *gorm.DB, ch *switchboard.C
 	convView := conv.toDomain()
 	convView.Contact = contact.toDomain()
 	ij := switchboard.InboundJob{ConversationID: conv.ID, MessageID: msg.ID, NewConversation: created, Reopened: reopened}
-	if needsWork == nil || needsWork(switchboard.InboundWork{Channel: ch, Conversation: convView, Message: &msg, Job: ij, AwaySentFor: conv.AwaySentFor}) {
-		job, _ := json.Marshal(ij)
-		if err := s.enqueueJob(ctx, tx, &switchboard.Job{Kind: switchboard.InboundJobKind, Key: switchboard.ConversationJobKey(conv.ID), Payload: job}); err != nil {
-			return err
-		}
-	}
-	if msg.Media != nil && msg.Media.Status == switchboard.MediaPending {
-		mj, _ := json.Marshal(switchboard.MediaJob{MessageID: msg.ID})
-		if err := s.enqueueJob(ctx, tx, &switchboard.Job{Kind: switchboard.MediaJobKind, Key: "media:" + strconv.FormatInt(msg.ID, 10), Payload: mj}); err != nil {
-			return err
-		}
+	if err := s.enqueueJobs(ctx, tx, messageJobs(needsWork, switchboard.InboundWork{Channel: ch, Conversation: convView, Message: &msg,
+		Job: ij, AwaySentFor: conv.AwaySentFor})); err != nil {
+		return err
 	}
 	typ := switchboard.EventConversationUpdated
 	if created {
@@ -299,6 +291,21 @@ func (s *Store) storeInbound(ctx context.Context, tx *gorm.DB, ch *switchboard.C
 	res.Events = append(res.Events, evs...)
 	res.Messages++
 	return nil
+}
+
+// messageJobs are the jobs a stored customer message gets: its inbound job when needsWork says it has
+// work (nil: always), and the download of its attachment.
+func messageJobs(needsWork func(switchboard.InboundWork) bool, w switchboard.InboundWork) []*switchboard.Job {
+	var jobs []*switchboard.Job
+	if needsWork == nil || needsWork(w) {
+		payload, _ := json.Marshal(w.Job)
+		jobs = append(jobs, &switchboard.Job{Kind: switchboard.InboundJobKind, Key: switchboard.ConversationJobKey(w.Conversation.ID), Payload: payload})
+	}
+	if m := w.Message; m.Media != nil && m.Media.Status == switchboard.MediaPending {
+		payload, _ := json.Marshal(switchboard.MediaJob{MessageID: m.ID})
+		jobs = append(jobs, &switchboard.Job{Kind: switchboard.MediaJobKind, Key: "media:" + strconv.FormatInt(m.ID, 10), Payload: payload})
+	}
+	return jobs
 }
 
 // lockMessage returns the channel's message with this wamid, locked, or nil when unknown.

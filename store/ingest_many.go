@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"sort"
 	"strconv"
 	"strings"
@@ -258,16 +257,8 @@ func (b *commonBatch) follow() {
 		}
 		view := conv.toDomain()
 		view.Contact = sm.contact.toDomain()
-		ij := switchboard.InboundJob{ConversationID: conv.ID, MessageID: sm.msg.ID}
-		needs := b.items[sm.item].Batch.NeedsWork
-		if needs == nil || needs(switchboard.InboundWork{Channel: sm.ch, Conversation: view, Message: &sm.msg, Job: ij, AwaySentFor: conv.AwaySentFor}) {
-			payload, _ := json.Marshal(ij)
-			b.jobs = append(b.jobs, &switchboard.Job{Kind: switchboard.InboundJobKind, Key: switchboard.ConversationJobKey(conv.ID), Payload: payload})
-		}
-		if sm.msg.Media != nil && sm.msg.Media.Status == switchboard.MediaPending {
-			payload, _ := json.Marshal(switchboard.MediaJob{MessageID: sm.msg.ID})
-			b.jobs = append(b.jobs, &switchboard.Job{Kind: switchboard.MediaJobKind, Key: "media:" + strconv.FormatInt(sm.msg.ID, 10), Payload: payload})
-		}
+		b.jobs = append(b.jobs, messageJobs(b.items[sm.item].Batch.NeedsWork, switchboard.InboundWork{Channel: sm.ch, Conversation: view,
+			Message: &sm.msg, Job: switchboard.InboundJob{ConversationID: conv.ID, MessageID: sm.msg.ID}, AwaySentFor: conv.AwaySentFor})...)
 		msg := sm.msg
 		b.events = append(b.events, pendingEvent{switchboard.EventConversationUpdated, sm.ch.ID, conv.ID, view},
 			pendingEvent{switchboard.EventMessageCreated, sm.ch.ID, conv.ID, &msg})
@@ -361,41 +352,6 @@ FROM (VALUES `)
 	}
 	if res.RowsAffected != int64(len(changes)) {
 		return switchboard.Errorf(switchboard.EUNAVAILABLE, "A conversation changed while its messages were stored; try again.")
-	}
-	return nil
-}
-
-// enqueueJobs stores several jobs with one insert inside the caller's transaction.
-func (s *Store) enqueueJobs(ctx context.Context, tx *gorm.DB, jobs []*switchboard.Job) error {
-	if len(jobs) == 0 {
-		return nil
-	}
-	if len(jobs) == 1 {
-		return s.enqueueJob(ctx, tx, jobs[0])
-	}
-	now := s.now()
-	rows := make([]jobRow, len(jobs))
-	for i, j := range jobs {
-		if j.MaxAttempts == 0 {
-			j.MaxAttempts = switchboard.DefaultMaxAttempts
-		}
-		if j.RunAt.IsZero() {
-			j.RunAt = now
-		}
-		if err := j.Validate(); err != nil {
-			return err
-		}
-		rows[i] = jobRow{Kind: j.Kind, Key: j.Key, Payload: string(j.Payload), State: switchboard.JobQueued, RunAt: utc(j.RunAt),
-			MaxAttempts: j.MaxAttempts, CreatedAt: now, UpdatedAt: now}
-	}
-	if err := tx.Create(&rows).Error; err != nil {
-		return err
-	}
-	for i := range rows {
-		*jobs[i] = *rows[i].toDomain()
-	}
-	if st, ok := ctx.Value(txStateKey{}).(*txState); ok {
-		st.enqueued = true
 	}
 	return nil
 }

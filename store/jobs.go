@@ -56,25 +56,39 @@ func (s *Store) EnqueueJob(ctx context.Context, j *switchboard.Job) error {
 // enqueueJob stores a job inside the caller's transaction, so the job exists exactly when the data it
 // concerns does.
 func (s *Store) enqueueJob(ctx context.Context, tx *gorm.DB, j *switchboard.Job) error {
+	return s.enqueueJobs(ctx, tx, []*switchboard.Job{j})
+}
+
+// enqueueJobs stores jobs inside the caller's transaction, with one insert, and fills in their ids and
+// defaults.
+func (s *Store) enqueueJobs(ctx context.Context, tx *gorm.DB, jobs []*switchboard.Job) error {
+	if len(jobs) == 0 {
+		return nil
+	}
 	now := s.now()
-	if j.MaxAttempts == 0 {
-		j.MaxAttempts = switchboard.DefaultMaxAttempts
+	rows := make([]jobRow, len(jobs))
+	for i, j := range jobs {
+		if j.MaxAttempts == 0 {
+			j.MaxAttempts = switchboard.DefaultMaxAttempts
+		}
+		if len(j.Payload) == 0 {
+			j.Payload = json.RawMessage("{}")
+		}
+		if j.RunAt.IsZero() {
+			j.RunAt = now
+		}
+		if err := j.Validate(); err != nil {
+			return err
+		}
+		rows[i] = jobRow{Kind: j.Kind, Key: j.Key, Payload: string(j.Payload), State: switchboard.JobQueued, RunAt: utc(j.RunAt),
+			MaxAttempts: j.MaxAttempts, CreatedAt: now, UpdatedAt: now}
 	}
-	if len(j.Payload) == 0 {
-		j.Payload = json.RawMessage("{}")
-	}
-	if j.RunAt.IsZero() {
-		j.RunAt = now
-	}
-	if err := j.Validate(); err != nil {
+	if err := tx.Create(&rows).Error; err != nil {
 		return err
 	}
-	row := jobRow{Kind: j.Kind, Key: j.Key, Payload: string(j.Payload), State: switchboard.JobQueued, RunAt: utc(j.RunAt),
-		MaxAttempts: j.MaxAttempts, CreatedAt: now, UpdatedAt: now}
-	if err := tx.Create(&row).Error; err != nil {
-		return err
+	for i := range rows {
+		*jobs[i] = *rows[i].toDomain()
 	}
-	*j = *row.toDomain()
 	if st, ok := ctx.Value(txStateKey{}).(*txState); ok {
 		st.enqueued = true
 	}
