@@ -43,3 +43,6 @@ func (s *Store) ResolveForTest(ctx context.Context, id int64, at time.Time) erro
 	return s.conn(ctx).Model(&conversationRow{}).Where("id = ?", id).
 		Updates(map[string]any{"status": switchboard.StatusResolved, "resolved_at": utc(at)}).Error
 }
+
+// IngestReadsForTest are the reads of the pipelined ingestion on PostgreSQL, keyed by what they do.
+var IngestReadsForTest = map[string]string{"stored wamids": pgStoredWamids, "open conversations": pgLockConversations}
