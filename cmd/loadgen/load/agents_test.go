@@ -23,3 +23,27 @@ func TestFrameHead(t *testing.T) {
 		}
 	}
 }
+
+func TestMessageFields(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		want  messageData
+		found bool
+	}{
+		{`{"type":"message.created","seq":9,"data":{"id":4,"conversation_id":77,"channel_id":1,"direction":"inbound","type":"text",` +
+			`"text":"a \"quoted\" {brace} , \\ end","reply_to":{"external_id":"wamid.NOT","n":[1,{"x":"]"}]},"private":false,` +
+			`"external_id":"wamid.AB\u0043","payload":{"id":"wamid.ABC","external_id":"x"}}}`,
+			messageData{ConversationID: 77, Direction: "inbound", ExternalID: "wamid.ABC"}, true},
+		{`{"type":"message.created","seq":10,"data":{"id":5,"conversation_id":78,"direction":"outbound","external_id":"","status":null}}`,
+			messageData{ConversationID: 78, Direction: "outbound"}, true},
+		{`{"type":"message.created","seq":11,"data":{"id":5,"conversation_id":78,"direction":"inbound"}}`, messageData{}, false},
+		{`{"type":"message.created","seq":12}`, messageData{}, false},
+		{`{"type":"message.created","seq":13,"data":{"conversation_id":"x","direction":"inbound","external_id":"w"}}`, messageData{}, false},
+		{`{"type":"message.created","seq":14,"data":{"text":"unterminated`, messageData{}, false},
+	} {
+		got, found := messageFields([]byte(tc.in))
+		if found != tc.found || (found && got != tc.want) {
+			t.Errorf("%s: got %+v %v, want %+v %v", tc.in, got, found, tc.want, tc.found)
+		}
+	}
+}
