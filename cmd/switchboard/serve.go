@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -47,6 +48,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log := newLogger(cfg, stderr)
 	log.Info("starting switchboard", "version", version, "config", cfg)
+	// The live heap is small (tens of megabytes, most of it the websockets' buffers) and the webhook
+	// path allocates fast: at Go's default of 100 % the collector took 16 % of the CPU under load.
+	// At 200 % a message costs ~7 % less CPU, for ~25 MB more with 5,000 agents connected (see
+	// docs/performance.md). GOGC still overrides.
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(200)
+	}
 	clock := switchboard.SystemClock{}
 
 	st, err := openStore(ctx, cfg, clock, log)
