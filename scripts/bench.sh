@@ -189,9 +189,10 @@ SQL
 \set r random(1, 9000000000000000000)
 BEGIN;
 SELECT id AS contact_id FROM contacts WHERE wa_id = ANY(ARRAY['4900' || lpad(:c::text, 7, '0')]) ORDER BY id FOR UPDATE \gset
-SELECT external_id FROM messages WHERE channel_id = 1 AND external_id = ANY(ARRAY['wamid.HBgMNDkwMDAwMDAwMDEVAgASGCA' || :r]);
+SELECT m.external_id FROM unnest(ARRAY['wamid.HBgMNDkwMDAwMDAwMDEVAgASGCA' || :r]::text[]) AS w(wamid)
+  CROSS JOIN LATERAL (SELECT external_id FROM messages WHERE channel_id = 1 AND external_id = w.wamid LIMIT 1) m;
 SELECT c.id AS conv_id, c.unread_count AS conv_unread FROM conversations c JOIN contacts k ON k.id = c.contact_id
-  WHERE c.channel_id = 1 AND c.status <> 'resolved' AND k.wa_id = ANY(ARRAY['4900' || lpad(:c::text, 7, '0')]) ORDER BY c.id FOR UPDATE OF c \gset
+  WHERE k.wa_id = ANY(ARRAY['4900' || lpad(:c::text, 7, '0')]) AND c.channel_id + 0 = 1 AND c.status <> 'resolved' ORDER BY c.id FOR UPDATE OF c \gset
 SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS msg_id FROM generate_series(1, 1) \gset
 \startpipeline
 INSERT INTO messages (id, conversation_id, channel_id, direction, sender, sender_name, type, text, private, external_id, status, status_rank,
