@@ -355,3 +355,44 @@ func TestIngestManyInOneTransaction(t *testing.T) {
 		}
 	})
 }
+
+// TestSetMedia: a downloaded attachment is recorded on its message, the whole message comes back as
+// stored (other fields untouched) with a message.updated event; an unknown message is ENOTFOUND.
+func TestSetMedia(t *testing.T) {
+	clock := switchboard.NewManualClock(t0)
+	storetest.EachWith(t, storetest.Options{Clock: clock}, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		ch := mustChannel(t, s, "106540352242922")
+		in := switchboard.InboundMessage{WaID: "33612345678", ProfileName: "Marie", ExternalID: "wamid.photo", Timestamp: t0,
+			Message: &switchboard.Message{Type: "image", Text: "the broken part", ExternalID: "wamid.photo", Timestamp: &t0,
+				Media: &switchboard.Media{ExternalID: "1234567890123456", MimeType: "image/png", Status: switchboard.MediaPending}}}
+		if _, err := s.IngestInbound(ctx, ch, &switchboard.InboundBatch{Messages: []switchboard.InboundMessage{in}}); err != nil {
+			t.Fatal(err)
+		}
+		convs, _, _ := s.ListConversations(ctx, store.ConversationFilter{})
+		msgs, _, err := s.ListMessages(ctx, convs[0].ID, "", 10)
+		if err != nil || len(msgs) != 1 || msgs[0].Media == nil {
+			t.Fatalf("stored: %+v %v", msgs, err)
+		}
+		stored := msgs[0]
+		media := *stored.Media
+		media.Status, media.Size, media.URL = switchboard.MediaReady, 42, fmt.Sprintf("/api/v1/messages/%d/media", stored.ID)
+		got, events, err := s.SetMedia(ctx, stored.ID, media)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != stored.ID || got.Text != "the broken part" || got.ExternalID != "wamid.photo" || got.Media == nil ||
+			got.Media.Status != switchboard.MediaReady || got.Media.Size != 42 || got.Media.ExternalID != "1234567890123456" {
+			t.Fatalf("returned message: %+v %+v", got, got.Media)
+		}
+		if len(events) != 1 || events[0].Type != switchboard.EventMessageUpdated || events[0].ConversationID != stored.ConversationID || events[0].Seq == 0 {
+			t.Fatalf("events: %+v", events)
+		}
+		if again, _ := s.Message(ctx, stored.ID); again.Media == nil || again.Media.Status != switchboard.MediaReady {
+			t.Fatalf("stored media: %+v", again.Media)
+		}
+		if _, _, err := s.SetMedia(ctx, stored.ID+1000, media); switchboard.ErrorCode(err) != switchboard.ENOTFOUND {
+			t.Fatalf("unknown message: %v", err)
+		}
+	})
+}

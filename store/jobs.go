@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"time"
@@ -139,20 +140,33 @@ func fenced(tx *gorm.DB, j *switchboard.Job) *gorm.DB {
 
 // CompleteJob deletes a finished job. It fails with ECONFLICT when the lease was lost.
 func (s *Store) CompleteJob(ctx context.Context, j *switchboard.Job) error {
-	res := s.conn(ctx).Where("id = ? AND state = ? AND leased_by = ? AND attempts = ?", j.ID, switchboard.JobRunning, j.LeasedBy, j.Attempts).Delete(&jobRow{})
-	if res.Error != nil {
-		return translate(res.Error)
+	completed, keyHasNext := false, false
+	if s.dialect == "postgres" {
+		// One round trip, on the indexes (migrations/postgres/00007_job_functions.sql).
+		var out []struct{ Completed, KeyHasNext bool }
+		if err := s.conn(ctx).Raw(`SELECT * FROM switchboard_complete_job(?, ?, ?)`, j.ID, j.LeasedBy, j.Attempts).Scan(&out).Error; err != nil {
+			return translate(err)
+		}
+		completed, keyHasNext = len(out) == 1 && out[0].Completed, len(out) == 1 && out[0].KeyHasNext
+	} else {
+		res := s.conn(ctx).Where("id = ? AND state = ? AND leased_by = ? AND attempts = ?", j.ID, switchboard.JobRunning, j.LeasedBy, j.Attempts).Delete(&jobRow{})
+		if res.Error != nil {
+			return translate(res.Error)
+		}
+		completed = res.RowsAffected > 0
+		if completed && j.Key != "" {
+			var next []int64
+			err := s.conn(ctx).Raw(`SELECT id FROM jobs WHERE key = ? AND state = 'queued' LIMIT 1`, j.Key).Scan(&next).Error
+			keyHasNext = err == nil && len(next) > 0
+		}
 	}
-	if res.RowsAffected == 0 {
+	if !completed {
 		return errLeaseLost
 	}
-	if j.Key != "" {
-		// The key's next job can run now: wake a worker, but only if there is one (an empty claim
-		// costs more than this look).
-		var next []int64
-		if err := s.conn(ctx).Raw(`SELECT id FROM jobs WHERE key = ? AND state = 'queued' LIMIT 1`, j.Key).Scan(&next).Error; err == nil && len(next) > 0 {
-			s.signalJobs()
-		}
+	// The key's next job can run now: wake a worker, but only if there is one (an empty claim costs
+	// more than this look).
+	if keyHasNext {
+		s.signalJobs()
 	}
 	return nil
 }
@@ -201,6 +215,14 @@ func (s *Store) ExtendLease(ctx context.Context, j *switchboard.Job, lease time.
 // job signals the workers. ok is false when nothing is scheduled.
 func (s *Store) NextJobAt(ctx context.Context) (at time.Time, ok bool, err error) {
 	now := s.now()
+	if s.dialect == "postgres" {
+		// One round trip, on the indexes (migrations/postgres/00007_job_functions.sql).
+		var next sql.NullTime
+		if err := s.conn(ctx).Raw(`SELECT switchboard_next_job_at(?)`, now).Row().Scan(&next); err != nil {
+			return time.Time{}, false, translate(err)
+		}
+		return next.Time.UTC(), next.Valid, nil
+	}
 	// Two ordered single-column reads rather than MIN(): SQLite keeps the column's declared type (and
 	// so its time decoding) only for plain column references.
 	for _, q := range []string{

@@ -46,8 +46,14 @@ func TestJobClaimOrderPerKey(t *testing.T) {
 		if none, _ := s.ClaimJob(ctx, "w3", time.Minute); none != nil {
 			t.Fatalf("nothing else may run while conv:1 is busy, got %+v", none)
 		}
+		drainSignal(s)
 		if err := s.CompleteJob(ctx, first); err != nil {
 			t.Fatal(err)
+		}
+		select {
+		case <-s.JobSignal():
+		default:
+			t.Fatal("finishing a job whose key has a next one must wake workers")
 		}
 		third, _ := s.ClaimJob(ctx, "w3", time.Minute)
 		if third == nil || string(third.Payload) != `{"n":2}` {
@@ -90,6 +96,18 @@ func TestJobLeaseExpiryAndFencing(t *testing.T) {
 		if _, err := s.Job(ctx, taken.ID); switchboard.ErrorCode(err) != switchboard.ENOTFOUND {
 			t.Fatalf("a finished job is removed: %v", err)
 		}
+		drainSignal(s)
+		if err := s.CompleteJob(ctx, taken); switchboard.ErrorCode(err) != switchboard.ECONFLICT {
+			t.Fatalf("a job cannot be completed twice, got %v", err)
+		}
+		select {
+		case <-s.JobSignal():
+			t.Fatal("a key with nothing left must not wake workers")
+		default:
+		}
+		if at, ok, err := s.NextJobAt(ctx); err != nil || ok {
+			t.Fatalf("nothing is scheduled: %v %v %v", at, ok, err)
+		}
 	})
 }
 
@@ -110,6 +128,11 @@ func TestJobRetriesThenDead(t *testing.T) {
 			}
 			if j2, _ := s.ClaimJob(ctx, "w", time.Minute); j2 != nil {
 				t.Fatal("a failed job waits for its backoff")
+			}
+			if at, ok, err := s.NextJobAt(ctx); attempt < 3 && (err != nil || !ok || !at.Equal(clock.Now().Add(time.Minute))) {
+				t.Fatalf("attempt %d: next due time should be the retry: %v %v %v", attempt, at, ok, err)
+			} else if attempt == 3 && (err != nil || ok) {
+				t.Fatalf("a dead job is never due: %v %v %v", at, ok, err)
 			}
 			clock.Advance(time.Minute)
 		}
@@ -266,4 +289,15 @@ func TestJobClaimAfterAnalyzingAnEmptyTable(t *testing.T) {
 			}
 		}
 	})
+}
+
+// drainSignal empties the job signal, so that a test sees only what comes next.
+func drainSignal(s *store.Store) {
+	for {
+		select {
+		case <-s.JobSignal():
+		default:
+			return
+		}
+	}
 }

@@ -134,18 +134,16 @@ func (s *Store) SetMedia(ctx context.Context, messageID int64, media switchboard
 	res := &switchboard.IngestResult{}
 	err := s.inTx(ctx, func(ctx context.Context, tx *gorm.DB) error {
 		res.Events = nil
-		var row messageRow
-		if err := tx.Clauses(forUpdate()).Where("id = ?", messageID).Take(&row).Error; err != nil {
-			return translateNotFound(err, "Message")
-		}
 		b, _ := json.Marshal(media)
-		m := string(b)
-		row.Media = &m
-		if err := tx.Model(&messageRow{}).Where("id = ?", row.ID).Update("media", m).Error; err != nil {
+		var rows []messageRow // the row as updated, in the same statement
+		if err := tx.Raw(`UPDATE messages SET media = ? WHERE id = ? RETURNING *`, string(b), messageID).Scan(&rows).Error; err != nil {
 			return err
 		}
-		out = row.toDomain()
-		return s.messageUpdated(ctx, tx, &row, res)
+		if len(rows) == 0 {
+			return notFound("Message")
+		}
+		out = rows[0].toDomain()
+		return s.messageUpdated(ctx, tx, &rows[0], res)
 	})
 	if err != nil {
 		return nil, nil, err
