@@ -191,6 +191,15 @@ func (s *Store) FailJob(ctx context.Context, j *switchboard.Job, reason string, 
 		return errLeaseLost
 	}
 	if updates["state"] == switchboard.JobQueued {
+		// The key's later jobs cannot run before this one: they wait for its retry too, rather than
+		// be found due, and stepped over as blocked, by every claim until then (a Graph API outage
+		// queues replies behind each conversation's failing one, and every claim got slower).
+		if j.Key != "" {
+			if err := s.conn(ctx).Model(&jobRow{}).Where("key = ? AND state = ? AND id > ? AND run_at < ?", j.Key, switchboard.JobQueued, j.ID, utc(retryAt)).
+				Update("run_at", utc(retryAt)).Error; err != nil {
+				return translate(err)
+			}
+		}
 		s.signalJobs()
 	}
 	return nil

@@ -301,3 +301,54 @@ func drainSignal(s *store.Store) {
 		}
 	}
 }
+
+// TestJobRetryHoldsItsKeysLaterJobs: when a job is rescheduled, the later jobs of its key (which may
+// not run before it) wait for the same time instead of being due, so that claims meanwhile do not
+// step over them; they run in order after it. Other keys are not held.
+func TestJobRetryHoldsItsKeysLaterJobs(t *testing.T) {
+	clock := switchboard.NewManualClock(time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC))
+	storetest.EachWith(t, storetest.Options{Clock: clock}, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		var jobs []*switchboard.Job
+		for i, key := range []string{"conv:1", "conv:1", "conv:1", "conv:2"} {
+			j := &switchboard.Job{Kind: "send", Key: key, Payload: json.RawMessage(fmt.Sprintf(`{"n":%d}`, i))}
+			if err := s.EnqueueJob(ctx, j); err != nil {
+				t.Fatal(err)
+			}
+			jobs = append(jobs, j)
+		}
+		head, _ := s.ClaimJob(ctx, "w", time.Minute)
+		if head == nil || head.ID != jobs[0].ID {
+			t.Fatalf("head: %+v", head)
+		}
+		retry := clock.Now().Add(30 * time.Second)
+		if err := s.FailJob(ctx, head, "Graph API unavailable", retry, false); err != nil {
+			t.Fatal(err)
+		}
+		for _, j := range jobs[1:3] {
+			got, err := s.Job(ctx, j.ID)
+			if err != nil || !got.RunAt.Equal(retry) {
+				t.Fatalf("job %d behind the retry: run_at %v, want %v (%v)", j.ID, got.RunAt, retry, err)
+			}
+		}
+		if other, _ := s.Job(ctx, jobs[3].ID); !other.RunAt.Equal(jobs[3].RunAt) {
+			t.Fatalf("another key's job moved: %v", other.RunAt)
+		}
+		if j, _ := s.ClaimJob(ctx, "w", time.Minute); j == nil || j.ID != jobs[3].ID {
+			t.Fatalf("the other key runs meanwhile: %+v", j)
+		}
+		if j, _ := s.ClaimJob(ctx, "w", time.Minute); j != nil {
+			t.Fatalf("nothing of conv:1 is due before the retry: %+v", j)
+		}
+		clock.Advance(30 * time.Second)
+		for _, want := range jobs[:3] {
+			j, err := s.ClaimJob(ctx, "w", time.Minute)
+			if err != nil || j == nil || j.ID != want.ID {
+				t.Fatalf("after the retry time, want job %d, got %+v %v", want.ID, j, err)
+			}
+			if err := s.CompleteJob(ctx, j); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
