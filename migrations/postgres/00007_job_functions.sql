@@ -21,10 +21,13 @@ $$;
 
 -- +goose StatementBegin
 CREATE FUNCTION switchboard_next_job_at(p_now TIMESTAMPTZ)
-RETURNS TIMESTAMPTZ LANGUAGE sql STABLE SET enable_seqscan = off AS $$
-    SELECT LEAST(
+RETURNS TIMESTAMPTZ LANGUAGE plpgsql STABLE SET enable_seqscan = off AS $$
+BEGIN
+    -- PL/pgSQL keeps the plan for the session; a LANGUAGE sql function with SET is planned per call.
+    RETURN LEAST(
         (SELECT run_at FROM jobs WHERE state = 'queued' AND run_at > p_now ORDER BY run_at LIMIT 1),
         (SELECT lease_until FROM jobs WHERE state = 'running' AND lease_until > p_now ORDER BY lease_until LIMIT 1));
+END;
 $$;
 -- +goose StatementEnd
 
