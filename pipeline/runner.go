@@ -108,7 +108,7 @@ func NewRunner(opts RunnerOptions) *Runner {
 		opts.Backoff = DefaultBackoff
 	}
 	host, _ := os.Hostname()
-	return &Runner{opts: opts, name: host + ":" + strconv.Itoa(os.Getpid()), wake: make(chan struct{}, 1)}
+	return &Runner{opts: opts, name: host + ":" + strconv.Itoa(os.Getpid()), wake: make(chan struct{}, opts.Workers)}
 }
 
 // DefaultBackoff is 2^attempt seconds (capped at 10 minutes) with ±20 % jitter.
@@ -139,7 +139,9 @@ func (r *Runner) Run(ctx context.Context) error {
 	return nil
 }
 
-// forwardSignals turns the store's commit signal into a wake-up for one idle worker.
+// forwardSignals turns each of the store's job tokens into a wake-up for one idle worker. (A worker
+// that claimed a job used to wake another "in case there is more": at a trickle of jobs that was an
+// empty claim and a next-due read for nearly every job.)
 func (r *Runner) forwardSignals(ctx context.Context, done <-chan struct{}) {
 	for {
 		select {
@@ -176,7 +178,6 @@ func (r *Runner) work(ctx context.Context, worker string) {
 			r.idle(ctx)
 			continue
 		}
-		r.poke() // there may be more: let another idle worker look
 		r.run(ctx, log, j)
 	}
 }

@@ -196,3 +196,49 @@ func TestRunnerShutdownLetsRunningJobsFinish(t *testing.T) {
 		}
 	})
 }
+
+// TestRunnerWakesAWorkerPerJob: jobs committed together wake as many idle workers as there are jobs,
+// so that they run side by side at once (each handler here waits until all are running), and a
+// transaction's jobs are never left to one worker.
+func TestRunnerWakesAWorkerPerJob(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		const workers = 4
+		var running atomic.Int32
+		all := make(chan struct{})
+		var once sync.Once
+		var done atomic.Int32
+		stop := startRunner(t, pipeline.RunnerOptions{Store: s, Workers: workers, Lease: 10 * time.Second, MaxIdle: time.Hour,
+			Handlers: map[string]pipeline.Handler{switchboard.MediaJobKind: func(ctx context.Context, j *switchboard.Job) error {
+				if running.Add(1) == workers {
+					once.Do(func() { close(all) })
+				}
+				select {
+				case <-all:
+				case <-time.After(10 * time.Second):
+					t.Errorf("job %d: the %d jobs did not all run at once (%d running)", j.ID, workers, running.Load())
+				}
+				done.Add(1)
+				return nil
+			}}})
+		defer stop()
+		time.Sleep(50 * time.Millisecond) // the workers are idle, waiting for a signal (MaxIdle is an hour)
+		// One webhook with a photo from each of four customers: one commit, a download job for each.
+		ch := &switchboard.Channel{Type: switchboard.ChannelTypeWhatsApp, Name: "Support", PhoneNumber: "+14155550123",
+			PhoneNumberID: "106540352242922", BusinessAccountID: "102290129340398", APIKey: "EAAG-token", AppSecret: "secret",
+			VerifyToken: "verify-token-0123456789", AssignmentMode: switchboard.AssignByLoad, DefaultCapacity: 10, Settings: switchboard.DefaultChannelSettings()}
+		if err := s.CreateChannel(t.Context(), ch); err != nil {
+			t.Fatal(err)
+		}
+		batch := &switchboard.InboundBatch{}
+		for i := 0; i < workers; i++ {
+			wamid := fmt.Sprintf("wamid.photo%d", i)
+			batch.Messages = append(batch.Messages, switchboard.InboundMessage{WaID: fmt.Sprintf("3361234567%d", i), ProfileName: "Customer",
+				ExternalID: wamid, Timestamp: time.Now(), Message: &switchboard.Message{Type: "image", ExternalID: wamid,
+					Media: &switchboard.Media{ExternalID: fmt.Sprintf("12345678901234%d", i), MimeType: "image/jpeg", Status: switchboard.MediaPending}}})
+		}
+		if _, err := s.IngestInbound(t.Context(), ch, batch); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the jobs", func() bool { return done.Load() == workers })
+	})
+}

@@ -132,7 +132,7 @@ func (s *Store) commonPipelined(ctx context.Context, b *commonBatch) error {
 		return translate(err)
 	}
 	if len(b.jobs) > 0 {
-		s.signalJobs()
+		s.signalJobs(len(b.jobs))
 	}
 	return nil
 }

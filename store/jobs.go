@@ -38,14 +38,22 @@ func (r *jobRow) toDomain() *switchboard.Job {
 		FinishedAt: utcPtr(r.FinishedAt)}
 }
 
-// JobSignal is poked (without blocking) after every commit that enqueued jobs, so idle workers wake
-// at once instead of polling.
+// JobSignal receives one token per job made runnable (enqueued by a commit, rescheduled, or unblocked
+// by its key's previous job finishing), without blocking and up to the channel's capacity, so that
+// as many idle workers wake as there are jobs to run, at once instead of polling.
 func (s *Store) JobSignal() <-chan struct{} { return s.jobSignal }
 
-func (s *Store) signalJobs() {
-	select {
-	case s.jobSignal <- struct{}{}:
-	default:
+// jobSignalCapacity bounds the tokens waiting for the runner: beyond it every worker is busy anyway,
+// and busy workers claim again as soon as they finish.
+const jobSignalCapacity = 64
+
+func (s *Store) signalJobs(n int) {
+	for range min(n, jobSignalCapacity) {
+		select {
+		case s.jobSignal <- struct{}{}:
+		default:
+			return
+		}
 	}
 }
 
@@ -91,7 +99,7 @@ func (s *Store) enqueueJobs(ctx context.Context, tx *gorm.DB, jobs []*switchboar
 		*jobs[i] = *rows[i].toDomain()
 	}
 	if st, ok := ctx.Value(txStateKey{}).(*txState); ok {
-		st.enqueued = true
+		st.enqueued += len(jobs)
 	}
 	return nil
 }
@@ -166,7 +174,7 @@ func (s *Store) CompleteJob(ctx context.Context, j *switchboard.Job) error {
 	// The key's next job can run now: wake a worker, but only if there is one (an empty claim costs
 	// more than this look).
 	if keyHasNext {
-		s.signalJobs()
+		s.signalJobs(1)
 	}
 	return nil
 }
@@ -200,7 +208,7 @@ func (s *Store) FailJob(ctx context.Context, j *switchboard.Job, reason string, 
 				return translate(err)
 			}
 		}
-		s.signalJobs()
+		s.signalJobs(1)
 	}
 	return nil
 }
@@ -290,7 +298,7 @@ func (s *Store) RetryJob(ctx context.Context, id int64) error {
 	if res.RowsAffected == 0 {
 		return notFound("Dead job")
 	}
-	s.signalJobs()
+	s.signalJobs(1)
 	return nil
 }
 

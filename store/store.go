@@ -99,7 +99,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	sqlDB.SetMaxIdleConns(opts.MaxConns)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	s := &Store{db: db, sqlDB: sqlDB, dialect: dialect, clock: opts.Clock, log: opts.Logger, aead: aead,
-		jobSignal: make(chan struct{}, 1)}
+		jobSignal: make(chan struct{}, jobSignalCapacity)}
 	if err := sqlDB.PingContext(ctx); err != nil {
 		sqlDB.Close()
 		return nil, switchboard.WrapError(switchboard.EUNAVAILABLE, "The database does not answer.", redactErr(err))
@@ -183,7 +183,7 @@ func (s *Store) Ready(ctx context.Context) error {
 type txStateKey struct{}
 
 // txState records what a transaction did that matters after it commits.
-type txState struct{ enqueued bool }
+type txState struct{ enqueued int }
 
 // inTx runs fn in one transaction (BEGIN IMMEDIATE on SQLite) and translates its error. After a commit
 // that enqueued jobs, idle workers are woken.
@@ -194,9 +194,7 @@ func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx *gorm.
 	if err != nil {
 		return translate(err)
 	}
-	if st.enqueued {
-		s.signalJobs()
-	}
+	s.signalJobs(st.enqueued)
 	return nil
 }
 
