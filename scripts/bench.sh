@@ -22,14 +22,16 @@
 #
 # Knobs (environment): DURATION (20s, whole seconds), WARMUP (15s: every contact's first message, its
 # routing and its greeting happen before the measured window, which is the steady state),
-# CONCURRENCY (16), AGENTS (5), CAPACITY (250, so that the agents can hold every contact's
+# CONCURRENCY (32: webhooks in flight, and pgbench's clients; Meta delivers concurrently, and at
+# 2,000 messages/s with real network round trips of 20-100 ms a server has 40-200 deliveries open at
+# once, so 32 on loopback is a conservative stand-in), AGENTS (5), CAPACITY (250, so that the agents can hold every contact's
 # conversation), CONTACTS (1000), IDLE_CONNS (5000), IDLE_AGENTS (250), BENCH_OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
 DURATION=${DURATION:-20s}
 WARMUP=${WARMUP:-15s}
-CONCURRENCY=${CONCURRENCY:-16}
+CONCURRENCY=${CONCURRENCY:-32}
 AGENTS=${AGENTS:-5}
 CAPACITY=${CAPACITY:-250}
 CONTACTS=${CONTACTS:-1000}
