@@ -58,13 +58,23 @@ start)
     as_pg "$initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
   fi
-  port=${3:-$(free_port)}
-  echo "$port" >"$dir/port"
-  [ "$(id -u)" -eq 0 ] && chown postgres "$dir/port"
-  as_pg "$pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start -o \
-    "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 -c shared_buffers=256MB" >/dev/null \
-    || { cat "$dir/server.log" >&2; exit 1; }
-  echo "postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+  # A port found free can be taken before the server binds it (the tests open thousands of
+  # connections, whose local ports come from the same range): unless the caller chose the port, try
+  # the next free one.
+  for attempt in 1 2 3 4 5; do
+    port=${3:-$(free_port $((55432 + (attempt - 1) * 10)))}
+    echo "$port" >"$dir/port"
+    [ "$(id -u)" -eq 0 ] && chown postgres "$dir/port"
+    if as_pg "$pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start -o \
+      "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 -c shared_buffers=256MB" >/dev/null; then
+      echo "postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+      exit 0
+    fi
+    [ -z "${3:-}" ] && grep -q "could not bind\|could not create any TCP/IP sockets" "$dir/server.log" || break
+    echo "pg.sh: port $port was taken meanwhile; trying another" >&2
+  done
+  cat "$dir/server.log" >&2
+  exit 1
   ;;
 stop)
   pg_ctl=$(find_bin pg_ctl)
