@@ -209,6 +209,8 @@ func (s *Store) FailJob(ctx context.Context, j *switchboard.Job, reason string, 
 			}
 		}
 		s.signalJobs(1)
+	} else if j.Key != "" {
+		s.signalJobs(1) // the key's next job, if any, no longer waits for this one
 	}
 	return nil
 }

@@ -352,3 +352,32 @@ func TestJobRetryHoldsItsKeysLaterJobs(t *testing.T) {
 		}
 	})
 }
+
+// TestJobDeadWakesItsKeysNext: a job that fails for good unblocks its key's next job at once.
+func TestJobDeadWakesItsKeysNext(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		head, next := &switchboard.Job{Kind: "send", Key: "conv:1"}, &switchboard.Job{Kind: "send", Key: "conv:1"}
+		for _, j := range []*switchboard.Job{head, next} {
+			if err := s.EnqueueJob(ctx, j); err != nil {
+				t.Fatal(err)
+			}
+		}
+		claimed, _ := s.ClaimJob(ctx, "w", time.Minute)
+		if claimed == nil || claimed.ID != head.ID {
+			t.Fatalf("claim: %+v", claimed)
+		}
+		drainSignal(s)
+		if err := s.FailJob(ctx, claimed, "131026: not a WhatsApp user", time.Time{}, true); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-s.JobSignal():
+		default:
+			t.Fatal("a dead job must wake a worker for its key's next job")
+		}
+		if j, _ := s.ClaimJob(ctx, "w", time.Minute); j == nil || j.ID != next.ID {
+			t.Fatalf("the next job runs: %+v", j)
+		}
+	})
+}
