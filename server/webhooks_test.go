@@ -46,6 +46,17 @@ func (ts *testServer) webhookChannel(phoneNumberID, appSecret string) (*switchbo
 	return ch, "/webhooks/whatsapp/" + strconv.FormatInt(ch.ID, 10)
 }
 
+// fixtureInbox starts a server with an admin signed in and the channel the fixtures are addressed to;
+// it returns the admin's client and the channel's webhook path.
+func fixtureInbox(t *testing.T, st *store.Store) (*testServer, *client, string) {
+	t.Helper()
+	ts := newTestServer(t, st)
+	ts.mustAgent("Ada", "ada@example.com", switchboard.RoleAdmin)
+	admin := ts.login("ada@example.com")
+	_, path := ts.webhookChannel(fixturePhoneNumberID, fixtureAppSecret)
+	return ts, admin, path
+}
+
 func (c *client) postWebhook(path string, body []byte, secret string) *response {
 	c.ts.t.Helper()
 	h := map[string]string{"Content-Type": "application/json"}
@@ -83,10 +94,7 @@ func allMessages(t *testing.T, admin *client) map[string]switchboard.Message {
 // the resulting messages back through the API.
 func TestWebhookPayloadTypes(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		ts := newTestServer(t, st)
-		ts.mustAgent("Ada", "ada@example.com", switchboard.RoleAdmin)
-		admin := ts.login("ada@example.com")
-		_, path := ts.webhookChannel(fixturePhoneNumberID, fixtureAppSecret)
+		ts, admin, path := fixtureInbox(t, st)
 		meta := ts.anonymous()
 
 		files, _ := filepath.Glob(filepath.Join("..", "whatsapp", "testdata", "*.json"))
@@ -234,10 +242,7 @@ func TestWebhookSecurityAndLimits(t *testing.T) {
 // such a webhook is stored (without the NUL) instead of failing on each of Meta's retries.
 func TestWebhookWithNULCharacters(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		ts := newTestServer(t, st)
-		ts.mustAgent("Ada", "ada@example.com", switchboard.RoleAdmin)
-		admin := ts.login("ada@example.com")
-		_, path := ts.webhookChannel(fixturePhoneNumberID, fixtureAppSecret)
+		ts, admin, path := fixtureInbox(t, st)
 		body := bytes.Replace(fixture(t, "text.json"), []byte(`"Hallo, is my order`), []byte(`"Hallo,\u0000 is my order`), 1)
 		body = bytes.Replace(body, []byte(`"Lena Vogel"`), []byte(`"Lena\u0000 Vogel"`), 1)
 		ts.anonymous().postWebhook(path, body, fixtureAppSecret).wantStatus(http.StatusOK)
@@ -261,10 +266,7 @@ func TestWebhookWithNULCharacters(t *testing.T) {
 // highest status.
 func TestWebhookBatchAndStatuses(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		ts := newTestServer(t, st)
-		ts.mustAgent("Ada", "ada@example.com", switchboard.RoleAdmin)
-		admin := ts.login("ada@example.com")
-		_, path := ts.webhookChannel(fixturePhoneNumberID, fixtureAppSecret)
+		ts, admin, path := fixtureInbox(t, st)
 		meta := ts.anonymous()
 
 		meta.postWebhook(path, fixture(t, "batch_two_contacts.json"), fixtureAppSecret).wantStatus(http.StatusOK)

@@ -274,8 +274,8 @@ func (b *commonBatch) recorded(evs []switchboard.Event) {
 	}
 }
 
-// ingestCommon stores the items' common-case messages through GORM and returns, per item, the
-// messages left for the per-item path.
+// ingestCommon stores the items' common-case messages through GORM (SQLite; PostgreSQL pipelines the
+// same plan, see commonPipelined) and returns, per item, the messages left for the per-item path.
 func (s *Store) ingestCommon(ctx context.Context, tx *gorm.DB, items []switchboard.ChannelInbound, results []*switchboard.IngestResult) ([][]switchboard.InboundMessage, error) {
 	b := newCommonBatch(items, results, s.now())
 	if len(b.candidates) == 0 {
@@ -325,8 +325,8 @@ type conversationChange struct {
 	preview       *string
 }
 
-// updateConversations writes the changes with one statement (an update joined to a VALUES list; the
-// casts type the parameters for PostgreSQL and are harmless on SQLite).
+// updateConversations writes the changes with one statement, an update joined to a VALUES list
+// (SQLite's common path; PostgreSQL's is pgUpdateConversations, pipelined).
 func updateConversations(tx *gorm.DB, changes []*conversationChange, now time.Time) error {
 	if len(changes) == 0 {
 		return nil
@@ -342,7 +342,7 @@ FROM (VALUES `)
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(CAST(? AS bigint), CAST(? AS timestamptz), CAST(? AS integer), CAST(? AS timestamptz), CAST(? AS text))")
+		b.WriteString("(?, ?, ?, ?, ?)")
 		args = append(args, c.id, c.lastInbound, c.unread, c.lastMessageAt, c.preview)
 	}
 	b.WriteString(") AS v WHERE conversations.id = v.column1")

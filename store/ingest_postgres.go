@@ -131,9 +131,7 @@ func (s *Store) commonPipelined(ctx context.Context, b *commonBatch) error {
 	if err != nil {
 		return translate(err)
 	}
-	if len(b.jobs) > 0 {
-		s.signalJobs(len(b.jobs))
-	}
+	s.signalJobs(len(b.jobs))
 	return nil
 }
 

@@ -151,11 +151,10 @@ func (s *Store) CompleteJob(ctx context.Context, j *switchboard.Job) error {
 	completed, keyHasNext := false, false
 	if s.dialect == "postgres" {
 		// One round trip, on the indexes (migrations/postgres/00007_job_functions.sql).
-		var out []struct{ Completed, KeyHasNext bool }
-		if err := s.conn(ctx).Raw(`SELECT * FROM switchboard_complete_job(?, ?, ?)`, j.ID, j.LeasedBy, j.Attempts).Scan(&out).Error; err != nil {
+		row := s.conn(ctx).Raw(`SELECT completed, key_has_next FROM switchboard_complete_job(?, ?, ?)`, j.ID, j.LeasedBy, j.Attempts).Row()
+		if err := row.Scan(&completed, &keyHasNext); err != nil {
 			return translate(err)
 		}
-		completed, keyHasNext = len(out) == 1 && out[0].Completed, len(out) == 1 && out[0].KeyHasNext
 	} else {
 		res := s.conn(ctx).Where("id = ? AND state = ? AND leased_by = ? AND attempts = ?", j.ID, switchboard.JobRunning, j.LeasedBy, j.Attempts).Delete(&jobRow{})
 		if res.Error != nil {
