@@ -118,9 +118,12 @@ type IngestResult struct {
 // MediaJobKind is the kind of job that downloads an inbound attachment from Meta.
 const MediaJobKind = "media.fetch"
 
-// MediaJob is the payload of a media job.
+// MediaJob is the payload of a media job. ChannelID and Media are the message's as it was stored, so
+// that the job need not read it (a job queued by an earlier version has only the message id).
 type MediaJob struct {
-	MessageID int64 `json:"message_id"`
+	MessageID int64  `json:"message_id"`
+	ChannelID int64  `json:"channel_id,omitempty"`
+	Media     *Media `json:"media,omitempty"`
 }
 
 // SendJobKind is the kind of job that sends one outbound message through the Graph API.

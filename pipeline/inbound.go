@@ -57,8 +57,8 @@ type Inbound struct {
 	channels  channelCache
 }
 
-// channelTTL is how long a channel read for a webhook is reused: webhooks arrive in bursts, and a
-// changed app secret or setting is picked up within this time.
+// channelTTL is how long a channel read for a webhook or a download is reused: both come in bursts,
+// and a changed app secret, token or setting is picked up within this time.
 const channelTTL = 2 * time.Second
 
 // channelCache keeps recently used channels so a burst of webhooks reads each one once.
@@ -70,6 +70,13 @@ type channelCache struct {
 type cachedChannel struct {
 	ch *switchboard.Channel
 	at time.Time
+}
+
+// forget drops a channel, so that the next get reads it.
+func (c *channelCache) forget(id int64) {
+	c.mu.Lock()
+	delete(c.m, id)
+	c.mu.Unlock()
 }
 
 func (c *channelCache) get(ctx context.Context, id int64, load func(context.Context, int64) (*switchboard.Channel, error)) (*switchboard.Channel, error) {

@@ -22,7 +22,7 @@ import (
 type MediaStore interface {
 	Message(ctx context.Context, id int64) (*switchboard.Message, error)
 	Channel(ctx context.Context, id int64) (*switchboard.Channel, error)
-	SetMedia(ctx context.Context, messageID int64, media switchboard.Media) (*switchboard.Message, []switchboard.Event, error)
+	ResolvePendingMedia(ctx context.Context, messageID int64, media switchboard.Media) (*switchboard.Message, []switchboard.Event, error)
 }
 
 // GraphClients returns the Graph API client for a channel (sandbox channels talk to the built-in fake).
@@ -41,6 +41,8 @@ type Media struct {
 	dir       string
 	publisher Publisher
 	log       *slog.Logger
+	// channels spares each download a read of its channel (and the decryption of its token).
+	channels channelCache
 }
 
 // MediaOptions configure NewMedia.
@@ -73,31 +75,37 @@ func (m *Media) Path(sha256Hex string) string {
 
 // Fetch is the media.fetch job: GET /{media-id} → download with the channel's token → verify the
 // digest → write the file → mark the attachment ready. Failures are retried by the runner; the last
-// attempt marks the attachment unavailable so the agent sees why nothing shows.
+// attempt marks the attachment unavailable so the agent sees why nothing shows. The job carries the
+// attachment as it was stored; the store changes it only while it is still pending, so a job run
+// twice (its lease expired) changes nothing the second time.
 func (m *Media) Fetch(ctx context.Context, j *switchboard.Job) error {
 	var p switchboard.MediaJob
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		return Permanent(err)
 	}
-	msg, err := m.store.Message(ctx, p.MessageID)
-	if err != nil {
-		if switchboard.IsCode(err, switchboard.ENOTFOUND) {
-			return Permanent(err)
+	if p.Media == nil || p.ChannelID == 0 {
+		// Queued by an earlier version: the attachment is read from its message.
+		msg, err := m.store.Message(ctx, p.MessageID)
+		if err != nil {
+			if switchboard.IsCode(err, switchboard.ENOTFOUND) {
+				return Permanent(err)
+			}
+			return err
 		}
-		return err
+		p.ChannelID, p.Media = msg.ChannelID, msg.Media
 	}
-	if msg.Media == nil || msg.Media.Status != switchboard.MediaPending {
+	if p.Media == nil || p.Media.Status != switchboard.MediaPending {
 		return nil
 	}
-	err = m.download(ctx, msg)
+	err := m.download(ctx, &p)
 	if err == nil {
 		return nil
 	}
 	final := j.Attempts >= j.MaxAttempts || whatsapp.Classify(err) == whatsapp.ClassPermanent || whatsapp.Classify(err) == whatsapp.ClassTokenInvalid
 	if final {
-		media := *msg.Media
+		media := *p.Media
 		media.Status = switchboard.MediaUnavailable
-		if _, events, serr := m.store.SetMedia(ctx, msg.ID, media); serr == nil {
+		if _, events, serr := m.store.ResolvePendingMedia(ctx, p.MessageID, media); serr == nil {
 			publish(ctx, m.publisher, events)
 		}
 		return Permanent(err)
@@ -105,35 +113,51 @@ func (m *Media) Fetch(ctx context.Context, j *switchboard.Job) error {
 	return err
 }
 
-func (m *Media) download(ctx context.Context, msg *switchboard.Message) error {
-	ch, err := m.store.Channel(ctx, msg.ChannelID)
+// download fetches the attachment with the channel's token. The channel comes from a short-lived
+// cache; should Meta refuse the token, the channel is read again and, when an admin has changed the
+// token meanwhile, the download is tried again with the new one.
+func (m *Media) download(ctx context.Context, p *switchboard.MediaJob) error {
+	ch, err := m.channels.get(ctx, p.ChannelID, m.store.Channel)
 	if err != nil {
 		return err
 	}
+	err = m.downloadWith(ctx, ch, p)
+	if err == nil || whatsapp.Classify(err) != whatsapp.ClassTokenInvalid {
+		return err
+	}
+	m.channels.forget(p.ChannelID)
+	fresh, ferr := m.channels.get(ctx, p.ChannelID, m.store.Channel)
+	if ferr != nil || fresh.APIKey == ch.APIKey {
+		return err
+	}
+	return m.downloadWith(ctx, fresh, p)
+}
+
+func (m *Media) downloadWith(ctx context.Context, ch *switchboard.Channel, p *switchboard.MediaJob) error {
 	client := m.graph.For(ch)
-	info, err := client.GetMedia(ctx, ch.APIKey, msg.Media.ExternalID)
+	info, err := client.GetMedia(ctx, ch.APIKey, p.Media.ExternalID)
 	if err != nil {
-		return fmt.Errorf("get media %s: %w", msg.Media.ExternalID, err)
+		return fmt.Errorf("get media %s: %w", p.Media.ExternalID, err)
 	}
 	data, err := client.DownloadMedia(ctx, ch.APIKey, info.URL, maxMediaBytes)
 	if err != nil {
-		return fmt.Errorf("download media %s: %w", msg.Media.ExternalID, err)
+		return fmt.Errorf("download media %s: %w", p.Media.ExternalID, err)
 	}
 	sum := sha256.Sum256(data)
-	if want := firstNonEmpty(msg.Media.SHA256, info.SHA256); want != "" && !digestMatches(want, sum[:]) {
-		return fmt.Errorf("media %s: digest mismatch", msg.Media.ExternalID)
+	if want := firstNonEmpty(p.Media.SHA256, info.SHA256); want != "" && !digestMatches(want, sum[:]) {
+		return fmt.Errorf("media %s: digest mismatch", p.Media.ExternalID)
 	}
 	digest := hex.EncodeToString(sum[:])
 	if err := writeFileAtomic(m.Path(digest), data); err != nil {
 		return err
 	}
-	media := *msg.Media
+	media := *p.Media
 	media.Status, media.Size, media.SHA256 = switchboard.MediaReady, int64(len(data)), digest
 	if media.MimeType == "" {
 		media.MimeType = info.MimeType
 	}
-	media.URL = fmt.Sprintf("/api/v1/messages/%d/media", msg.ID)
-	_, events, err := m.store.SetMedia(ctx, msg.ID, media)
+	media.URL = fmt.Sprintf("/api/v1/messages/%d/media", p.MessageID)
+	_, events, err := m.store.ResolvePendingMedia(ctx, p.MessageID, media)
 	if err != nil {
 		return err
 	}

@@ -302,7 +302,7 @@ func messageJobs(needsWork func(switchboard.InboundWork) bool, w switchboard.Inb
 		jobs = append(jobs, &switchboard.Job{Kind: switchboard.InboundJobKind, Key: switchboard.ConversationJobKey(w.Conversation.ID), Payload: payload})
 	}
 	if m := w.Message; m.Media != nil && m.Media.Status == switchboard.MediaPending {
-		payload, _ := json.Marshal(switchboard.MediaJob{MessageID: m.ID})
+		payload, _ := json.Marshal(switchboard.MediaJob{MessageID: m.ID, ChannelID: w.Channel.ID, Media: m.Media})
 		jobs = append(jobs, &switchboard.Job{Kind: switchboard.MediaJobKind, Key: "media:" + strconv.FormatInt(m.ID, 10), Payload: payload})
 	}
 	return jobs

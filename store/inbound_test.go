@@ -358,6 +358,7 @@ func TestIngestManyInOneTransaction(t *testing.T) {
 
 // TestSetMedia: a downloaded attachment is recorded on its message, the whole message comes back as
 // stored (other fields untouched) with a message.updated event; an unknown message is ENOTFOUND.
+// ResolvePendingMedia changes only an attachment still pending.
 func TestSetMedia(t *testing.T) {
 	clock := switchboard.NewManualClock(t0)
 	storetest.EachWith(t, storetest.Options{Clock: clock}, func(t *testing.T, s *store.Store) {
@@ -393,6 +394,18 @@ func TestSetMedia(t *testing.T) {
 		}
 		if _, _, err := s.SetMedia(ctx, stored.ID+1000, media); switchboard.ErrorCode(err) != switchboard.ENOTFOUND {
 			t.Fatalf("unknown message: %v", err)
+		}
+		// The download job's variant changes a pending attachment only: this one is ready already.
+		failed := media
+		failed.Status = switchboard.MediaUnavailable
+		if got, events, err := s.ResolvePendingMedia(ctx, stored.ID, failed); err != nil || got != nil || len(events) != 0 {
+			t.Fatalf("resolving a ready attachment: %+v %+v %v", got, events, err)
+		}
+		if again, _ := s.Message(ctx, stored.ID); again.Media == nil || again.Media.Status != switchboard.MediaReady {
+			t.Fatalf("after resolving a ready attachment: %+v", again.Media)
+		}
+		if got, _, err := s.ResolvePendingMedia(ctx, stored.ID+1000, failed); err != nil || got != nil {
+			t.Fatalf("resolving an unknown message: %+v %v", got, err)
 		}
 	})
 }

@@ -107,6 +107,16 @@ func (s *Store) ingestManyPostgres(ctx context.Context, items []switchboard.Chan
 
 // commonPipelined runs the common path of b in one transaction of two pipelined round trips.
 func (s *Store) commonPipelined(ctx context.Context, b *commonBatch) error {
+	if err := s.withPgx(ctx, func(pc *pgx.Conn) error { return s.pipelined(ctx, pc, b) }); err != nil {
+		return err
+	}
+	s.signalJobs(len(b.jobs))
+	return nil
+}
+
+// withPgx runs fn on a pooled connection's pgx.Conn, for statements pipelined by hand. When fn fails
+// the transaction it may have opened is rolled back, and the connection dropped if even that fails.
+func (s *Store) withPgx(ctx context.Context, fn func(pc *pgx.Conn) error) error {
 	conn, err := s.sqlDB.Conn(ctx)
 	if err != nil {
 		return translate(err)
@@ -118,7 +128,7 @@ func (s *Store) commonPipelined(ctx context.Context, b *commonBatch) error {
 			return fmt.Errorf("store: the PostgreSQL driver is %T, not pgx", dc)
 		}
 		pc := sc.Conn()
-		if err := s.pipelined(ctx, pc, b); err != nil {
+		if err := fn(pc); err != nil {
 			if !pc.IsClosed() {
 				if _, rerr := pc.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
 					return errors.Join(err, driver.ErrBadConn) // the connection is in an unknown state: drop it
@@ -128,11 +138,7 @@ func (s *Store) commonPipelined(ctx context.Context, b *commonBatch) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return translate(err)
-	}
-	s.signalJobs(len(b.jobs))
-	return nil
+	return translate(err)
 }
 
 func (s *Store) pipelined(ctx context.Context, pc *pgx.Conn, b *commonBatch) error {

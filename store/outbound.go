@@ -127,30 +127,6 @@ func (s *Store) updateOutbound(ctx context.Context, id int64, change func(ctx co
 	return out, res.Events, nil
 }
 
-// SetMedia records the state of a message's attachment (downloaded, or unavailable) and logs the
-// message.updated event.
-func (s *Store) SetMedia(ctx context.Context, messageID int64, media switchboard.Media) (*switchboard.Message, []switchboard.Event, error) {
-	var out *switchboard.Message
-	res := &switchboard.IngestResult{}
-	err := s.inTx(ctx, func(ctx context.Context, tx *gorm.DB) error {
-		res.Events = nil
-		b, _ := json.Marshal(media)
-		var rows []messageRow // the row as updated, in the same statement
-		if err := tx.Raw(`UPDATE messages SET media = ? WHERE id = ? RETURNING *`, string(b), messageID).Scan(&rows).Error; err != nil {
-			return err
-		}
-		if len(rows) == 0 {
-			return notFound("Message")
-		}
-		out = rows[0].toDomain()
-		return s.messageUpdated(ctx, tx, &rows[0], res)
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return out, res.Events, nil
-}
-
 // RetryOutbound puts a failed message back in the queue with a new send job.
 func (s *Store) RetryOutbound(ctx context.Context, messageID int64) (*switchboard.Message, []switchboard.Event, error) {
 	return s.updateOutbound(ctx, messageID, func(ctx context.Context, tx *gorm.DB, row *messageRow, res *switchboard.IngestResult) error {

@@ -1,0 +1,216 @@
+package pipeline_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"switchboard"
+	"switchboard/pipeline"
+	"switchboard/store"
+	"switchboard/store/storetest"
+	"switchboard/whatsapp"
+	"switchboard/whatsapp/graphtest"
+)
+
+// recordedEvents is a Publisher that keeps what it is given.
+type recordedEvents struct {
+	mu     sync.Mutex
+	events []switchboard.Event
+}
+
+func (r *recordedEvents) Publish(_ context.Context, evs []switchboard.Event) {
+	r.mu.Lock()
+	r.events = append(r.events, evs...)
+	r.mu.Unlock()
+}
+
+func (r *recordedEvents) take() []switchboard.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.events
+	r.events = nil
+	return out
+}
+
+// mediaFixture is a channel whose number the Graph API fake knows, and a downloader on both.
+type mediaFixture struct {
+	store  *store.Store
+	fake   *graphtest.Server
+	ch     *switchboard.Channel
+	media  *pipeline.Media
+	events *recordedEvents
+	dir    string
+}
+
+func newMediaFixture(t *testing.T, s *store.Store) *mediaFixture {
+	t.Helper()
+	fake := graphtest.New(graphtest.Options{})
+	srv := httptest.NewServer(fake)
+	t.Cleanup(func() { srv.Close(); fake.Close() })
+	ch := &switchboard.Channel{Type: switchboard.ChannelTypeWhatsApp, Name: "Support", PhoneNumber: "+14155550123",
+		PhoneNumberID: "106540352242922", BusinessAccountID: "102290129340398", APIKey: "EAAG-first-token",
+		AppSecret: "app-secret", VerifyToken: "verify-token-0123456789", AssignmentMode: switchboard.AssignByLoad,
+		DefaultCapacity: 10, Settings: switchboard.DefaultChannelSettings()}
+	if err := s.CreateChannel(t.Context(), ch); err != nil {
+		t.Fatal(err)
+	}
+	fake.RegisterNumber(graphtest.Number{PhoneNumberID: ch.PhoneNumberID, DisplayPhoneNumber: "14155550123", WABAID: ch.BusinessAccountID,
+		Token: ch.APIKey, AppSecret: ch.AppSecret})
+	client := whatsapp.NewClient(whatsapp.ClientOptions{BaseURL: srv.URL})
+	events := &recordedEvents{}
+	dir := t.TempDir()
+	m := pipeline.NewMedia(pipeline.MediaOptions{Store: s, Graph: &pipeline.Graph{Meta: client}, Dir: dir, Publisher: events})
+	return &mediaFixture{store: s, fake: fake, ch: ch, media: m, events: events, dir: dir}
+}
+
+// receive stores a customer's photo (Meta's media id mediaID) and returns its message.
+func (f *mediaFixture) receive(t *testing.T, wamid, mediaID, sha string) *switchboard.Message {
+	t.Helper()
+	now := time.Now()
+	in := switchboard.InboundMessage{WaID: "33612345678", ProfileName: "Marie", ExternalID: wamid, Timestamp: now,
+		Message: &switchboard.Message{Type: "image", Text: "the broken part", ExternalID: wamid, Timestamp: &now,
+			Media: &switchboard.Media{ExternalID: mediaID, MimeType: "image/png", SHA256: sha, Status: switchboard.MediaPending}}}
+	if _, err := f.store.IngestInbound(t.Context(), f.ch, &switchboard.InboundBatch{Messages: []switchboard.InboundMessage{in}}); err != nil {
+		t.Fatal(err)
+	}
+	convs, _, err := f.store.ListConversations(t.Context(), store.ConversationFilter{})
+	if err != nil || len(convs) != 1 {
+		t.Fatalf("conversations: %v %v", convs, err)
+	}
+	msgs, _, err := f.store.ListMessages(t.Context(), convs[0].ID, "", 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if m.ExternalID == wamid {
+			return m
+		}
+	}
+	t.Fatalf("message %s not stored", wamid)
+	return nil
+}
+
+// mediaJob is the job the ingestion queued for msg.
+func (f *mediaFixture) mediaJob(t *testing.T, msg *switchboard.Message) *switchboard.Job {
+	t.Helper()
+	jobs, err := f.store.ListJobs(t.Context(), store.JobFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range jobs {
+		var p switchboard.MediaJob
+		if j.Kind == switchboard.MediaJobKind && json.Unmarshal(j.Payload, &p) == nil && p.MessageID == msg.ID {
+			j.Attempts = 1
+			return j
+		}
+	}
+	t.Fatalf("no media job for message %d among %d jobs", msg.ID, len(jobs))
+	return nil
+}
+
+// TestMediaFetch: the download job works from the attachment its payload carries (or, for a job of an
+// earlier version, from the message), stores the bytes, marks the attachment ready once with one
+// message.updated event, and changes nothing when it runs again.
+func TestMediaFetch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		f := newMediaFixture(t, s)
+		photo := []byte("\x89PNG\r\n\x1a\nthe-broken-part")
+		sha := f.fake.PutMedia("1234567890123456", "image/png", photo)
+		msg := f.receive(t, "wamid.photo", "1234567890123456", sha)
+		job := f.mediaJob(t, msg)
+		var p switchboard.MediaJob
+		json.Unmarshal(job.Payload, &p)
+		if p.ChannelID != f.ch.ID || p.Media == nil || p.Media.ExternalID != "1234567890123456" || p.Media.Status != switchboard.MediaPending {
+			t.Fatalf("job payload: %s", job.Payload)
+		}
+		if err := f.media.Fetch(ctx, job); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Message(ctx, msg.ID)
+		if err != nil || got.Media == nil || got.Media.Status != switchboard.MediaReady || got.Media.Size != int64(len(photo)) ||
+			got.Text != "the broken part" {
+			t.Fatalf("after the download: %+v %v", got, err)
+		}
+		if b, err := os.ReadFile(f.media.Path(got.Media.SHA256)); err != nil || string(b) != string(photo) {
+			t.Fatalf("stored bytes: %q %v", b, err)
+		}
+		evs := f.events.take()
+		if len(evs) != 1 || evs[0].Type != switchboard.EventMessageUpdated || evs[0].Seq == 0 || evs[0].ConversationID != msg.ConversationID {
+			t.Fatalf("events: %+v", evs)
+		}
+		var shown switchboard.Message
+		if err := json.Unmarshal(evs[0].Data, &shown); err != nil || shown.ID != msg.ID || shown.Media == nil ||
+			shown.Media.Status != switchboard.MediaReady || shown.Media.URL == "" {
+			t.Fatalf("event data: %s %v", evs[0].Data, err)
+		}
+
+		// The same job again (its lease expired while it ran): nothing changes, nothing is announced.
+		if err := f.media.Fetch(ctx, job); err != nil {
+			t.Fatal(err)
+		}
+		if evs := f.events.take(); len(evs) != 0 {
+			t.Fatalf("a second run announced %+v", evs)
+		}
+
+		// A job queued by an earlier version carries only the message id.
+		other := f.receive(t, "wamid.photo2", "2234567890123456", f.fake.PutMedia("2234567890123456", "image/png", []byte("second")))
+		old := f.mediaJob(t, other)
+		old.Payload, _ = json.Marshal(map[string]int64{"message_id": other.ID})
+		if err := f.media.Fetch(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Message(ctx, other.ID); got.Media == nil || got.Media.Status != switchboard.MediaReady || got.Media.Size != 6 {
+			t.Fatalf("old job: %+v", got.Media)
+		}
+	})
+}
+
+// TestMediaFetchAfterTokenChange: the downloader keeps channels for a moment; when an admin has
+// replaced the token meanwhile and Meta refuses the old one, the download is tried again with the new
+// token instead of marking the attachment unavailable. A token Meta refuses for good does mark it.
+func TestMediaFetchAfterTokenChange(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		f := newMediaFixture(t, s)
+		first := f.receive(t, "wamid.one", "1111111111111111", f.fake.PutMedia("1111111111111111", "image/png", []byte("one")))
+		if err := f.media.Fetch(ctx, f.mediaJob(t, first)); err != nil { // the channel is now cached
+			t.Fatal(err)
+		}
+		if _, err := s.UpdateChannel(ctx, f.ch.ID, func(c *switchboard.Channel) error { c.APIKey = "EAAG-second-token"; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		n, _ := f.fake.Number(f.ch.PhoneNumberID)
+		n.Token = "EAAG-second-token"
+		f.fake.RegisterNumber(n)
+
+		second := f.receive(t, "wamid.two", "2222222222222222", f.fake.PutMedia("2222222222222222", "image/png", []byte("two")))
+		if err := f.media.Fetch(ctx, f.mediaJob(t, second)); err != nil {
+			t.Fatalf("download after the token changed: %v", err)
+		}
+		if got, _ := s.Message(ctx, second.ID); got.Media == nil || got.Media.Status != switchboard.MediaReady {
+			t.Fatalf("after the token changed: %+v", got.Media)
+		}
+
+		// Meta refuses the current token too: the attachment is unavailable, and the job is not retried.
+		n.Token = "EAAG-revoked-elsewhere"
+		f.fake.RegisterNumber(n)
+		third := f.receive(t, "wamid.three", "3333333333333333", f.fake.PutMedia("3333333333333333", "image/png", []byte("three")))
+		f.events.take()
+		err := f.media.Fetch(ctx, f.mediaJob(t, third))
+		if err == nil || whatsapp.Classify(err) != whatsapp.ClassTokenInvalid {
+			t.Fatalf("refused token: %v", err)
+		}
+		if got, _ := s.Message(ctx, third.ID); got.Media == nil || got.Media.Status != switchboard.MediaUnavailable {
+			t.Fatalf("refused token: %+v", got.Media)
+		}
+		if evs := f.events.take(); len(evs) != 1 || evs[0].Type != switchboard.EventMessageUpdated {
+			t.Fatalf("events: %+v", evs)
+		}
+	})
+}
