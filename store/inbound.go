@@ -334,8 +334,18 @@ func (s *Store) applyReaction(ctx context.Context, tx *gorm.DB, channelID int64,
 	if err != nil || row == nil {
 		return err
 	}
+	row.Reactions = withCustomerReaction(row.Reactions, r, at, s.now())
+	if err := tx.Model(&messageRow{}).Where("id = ?", row.ID).Update("reactions", row.Reactions).Error; err != nil {
+		return err
+	}
+	return s.messageUpdated(ctx, tx, row, res)
+}
+
+// withCustomerReaction returns a message's reactions (JSON) with the customer's reaction set or
+// removed: a customer has one reaction per message. now stands in for a reaction without a time.
+func withCustomerReaction(reactionsJSON string, r *switchboard.ReactionChange, at, now time.Time) string {
 	var reactions []switchboard.Reaction
-	json.Unmarshal([]byte(row.Reactions), &reactions)
+	json.Unmarshal([]byte(reactionsJSON), &reactions)
 	kept := reactions[:0]
 	for _, x := range reactions {
 		if x.Sender != switchboard.SenderCustomer {
@@ -344,16 +354,12 @@ func (s *Store) applyReaction(ctx context.Context, tx *gorm.DB, channelID int64,
 	}
 	if !r.Removed {
 		if at.IsZero() {
-			at = s.now()
+			at = now
 		}
 		kept = append(kept, switchboard.Reaction{Emoji: r.Emoji, Sender: switchboard.SenderCustomer, At: utc(at)})
 	}
 	b, _ := json.Marshal(kept)
-	row.Reactions = string(b)
-	if err := tx.Model(&messageRow{}).Where("id = ?", row.ID).Update("reactions", row.Reactions).Error; err != nil {
-		return err
-	}
-	return s.messageUpdated(ctx, tx, row, res)
+	return string(b)
 }
 
 // applyRevoke marks a message the customer deleted; its text is kept for the agents' record.

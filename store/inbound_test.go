@@ -1,7 +1,9 @@
 package store_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -352,6 +354,114 @@ func TestIngestManyInOneTransaction(t *testing.T) {
 		jobs, _ := s.ListJobs(ctx, store.JobFilter{Kind: switchboard.InboundJobKind})
 		if len(jobs) != 3+6 {
 			t.Fatalf("inbound jobs: %d, want one per new message", len(jobs))
+		}
+	})
+}
+
+// TestIngestManyStatusesAndReactions: a group's statuses and reactions change their messages in the
+// order they came, whichever items carry them (on PostgreSQL, inside the common path's transaction);
+// a status for a message not stored yet is parked; a reaction to a message the same group stores, or
+// from a contact not known yet, still lands; every change is announced once, and one message's changes in the order they came.
+func TestIngestManyStatusesAndReactions(t *testing.T) {
+	clock := switchboard.NewManualClock(t0)
+	storetest.EachWith(t, storetest.Options{Clock: clock}, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		ch := mustChannel(t, s, "106540352242922")
+		if _, err := s.IngestInbound(ctx, ch, &switchboard.InboundBatch{Messages: []switchboard.InboundMessage{textMsg("33612345678", "Marie", "wamid.M0", "Bonjour", t0)}}); err != nil {
+			t.Fatal(err)
+		}
+		convs, _, _ := s.ListConversations(ctx, store.ConversationFilter{})
+		conv := convs[0]
+		reply, err := s.InsertOutboundForTest(ctx, conv.ID, ch.ID, "wamid.out1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := s.InsertOutboundForTest(ctx, conv.ID, ch.ID, "wamid.out2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Minute)
+		at := clock.Now()
+		status := func(wamid, st string, d time.Duration) switchboard.StatusUpdate {
+			return switchboard.StatusUpdate{ExternalID: wamid, Status: st, At: at.Add(d)}
+		}
+		reaction := func(waID, name, target, emoji string) switchboard.InboundMessage {
+			return switchboard.InboundMessage{WaID: waID, ProfileName: name, ExternalID: "wamid.r." + waID + emoji, Timestamp: at,
+				Reaction: &switchboard.ReactionChange{TargetExternalID: target, Emoji: emoji, Removed: emoji == ""}}
+		}
+		items := []switchboard.ChannelInbound{
+			{Channel: ch, Batch: &switchboard.InboundBatch{Statuses: []switchboard.StatusUpdate{status("wamid.out1", "delivered", time.Second)}}},
+			{Channel: ch, Batch: &switchboard.InboundBatch{Messages: []switchboard.InboundMessage{reaction("33612345678", "Marie D.", "wamid.out1", "👍")},
+				Statuses: []switchboard.StatusUpdate{status("wamid.out1", "read", 2*time.Second), status("wamid.later", "delivered", 0)}}},
+			{Channel: ch, Batch: &switchboard.InboundBatch{Statuses: []switchboard.StatusUpdate{status("wamid.out1", "sent", 0),
+				status("wamid.out1", "delivered", 3*time.Second), status("wamid.out2", "failed", time.Second), status("wamid.out2", "weird", 0)}}},
+			{Channel: ch, Batch: &switchboard.InboundBatch{Messages: []switchboard.InboundMessage{textMsg("33612345678", "Marie D.", "wamid.M1", "Merci", at),
+				reaction("33612345678", "", "wamid.M1", "❤️")}}},
+			{Channel: ch, Batch: &switchboard.InboundBatch{Messages: []switchboard.InboundMessage{reaction("14155550100", "John", "wamid.out2", "😮"),
+				reaction("33612345678", "Marie Dupont", "wamid.out1", "")}}},
+		}
+		items[2].Batch.Statuses[2].Error = &switchboard.MessageError{Code: 131026, Title: "Message undeliverable"}
+		results, err := s.IngestInboundMany(ctx, items)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []struct{ statuses, parked, events int }{{1, 0, 1}, {1, 1, 2}, {2, 0, 2}, {0, 0, 3}, {0, 0, 2}}
+		for i, w := range want {
+			r := results[i]
+			if r.Statuses != w.statuses || r.Parked != w.parked || len(r.Events) != w.events {
+				t.Errorf("item %d: %d statuses, %d parked, %d events; want %+v", i, r.Statuses, r.Parked, len(r.Events), w)
+			}
+		}
+		got, _ := s.Message(ctx, reply.ID)
+		if got.Status != switchboard.MsgRead || got.SentAt == nil || got.DeliveredAt == nil || !got.DeliveredAt.Equal(at.Add(time.Second)) ||
+			got.ReadAt == nil || !got.ReadAt.Equal(at.Add(2*time.Second)) || len(got.Reactions) != 0 {
+			t.Fatalf("the first reply: %+v", got)
+		}
+		got, _ = s.Message(ctx, other.ID)
+		if got.Status != switchboard.MsgFailed || got.Error == nil || got.Error.Code != 131026 || len(got.Reactions) != 1 || got.Reactions[0].Emoji != "😮" {
+			t.Fatalf("the second reply: %+v %+v", got, got.Error)
+		}
+		msgs, _, _ := s.ListMessages(ctx, conv.ID, "", 0)
+		var merci *switchboard.Message
+		for i := range msgs {
+			if msgs[i].ExternalID == "wamid.M1" {
+				merci = msgs[i]
+			}
+		}
+		if merci == nil || len(merci.Reactions) != 1 || merci.Reactions[0].Emoji != "❤️" {
+			t.Fatalf("the reaction to a message of the same group: %+v", merci)
+		}
+		if c, _ := s.Conversation(ctx, conv.ID); c.Contact.Name != "Marie Dupont" {
+			t.Fatalf("the name a reaction carries: %q", c.Contact.Name)
+		}
+		// The early status waits for its message.
+		late, err := s.InsertOutboundForTest(ctx, conv.ID, ch.ID, "wamid.later")
+		if err != nil || late.Status != switchboard.MsgDelivered {
+			t.Fatalf("parked status: %+v %v", late, err)
+		}
+		// Each message.updated shows the message as that change left it; a message's changes are
+		// announced in the order they came.
+		var all []switchboard.Event
+		for _, r := range results {
+			all = append(all, r.Events...)
+		}
+		sort.Slice(all, func(i, j int) bool { return all[i].Seq < all[j].Seq })
+		seen := map[string][]string{}
+		for i, ev := range all {
+			if i > 0 && ev.Seq == all[i-1].Seq {
+				t.Fatalf("two events numbered %d", ev.Seq)
+			}
+			if ev.Type != switchboard.EventMessageUpdated {
+				continue
+			}
+			var m switchboard.Message
+			json.Unmarshal(ev.Data, &m)
+			seen[m.ExternalID] = append(seen[m.ExternalID], fmt.Sprintf("%s:%d", m.Status, len(m.Reactions)))
+		}
+		wantSeen := map[string][]string{"wamid.out1": {"delivered:0", "delivered:1", "read:1", "read:1", "read:0"},
+			"wamid.out2": {"failed:0", "failed:1"}, "wamid.M1": {"received:1"}}
+		if fmt.Sprint(seen) != fmt.Sprint(wantSeen) {
+			t.Fatalf("message.updated events:\n got %v\nwant %v", seen, wantSeen)
 		}
 	})
 }

@@ -20,7 +20,8 @@ import (
 // for all the conversations); the rest (new contacts and conversations, reopens, survey answers,
 // reactions, deletions, number changes, statuses, template and account news) takes the per-item
 // path. On SQLite all of it is one transaction; on PostgreSQL the common path is its own transaction
-// of two pipelined round trips and the rest a second one (see ingestManyPostgres). On an error the
+// of two pipelined round trips, which also applies the statuses and reactions to messages it finds
+// (ingest_updates.go), and the rest a second one (see ingestManyPostgres). On an error the
 // caller may store the items one by one: what was committed is found again as duplicates.
 func (s *Store) IngestInboundMany(ctx context.Context, items []switchboard.ChannelInbound) ([]*switchboard.IngestResult, error) {
 	if s.dialect == "postgres" {
@@ -37,7 +38,7 @@ func (s *Store) IngestInboundMany(ctx context.Context, items []switchboard.Chann
 			return err
 		}
 		for i, it := range items {
-			if err := s.ingestRest(ctx, tx, it.Channel, it.Batch, rest[i], results[i]); err != nil {
+			if err := s.ingestRest(ctx, tx, it.Channel, it.Batch, rest[i], it.Batch.Statuses, results[i]); err != nil {
 				return err
 			}
 		}
@@ -50,15 +51,16 @@ func (s *Store) IngestInboundMany(ctx context.Context, items []switchboard.Chann
 }
 
 // ingestRest stores what the common path left of one item: its other messages (by contact, in the
-// order they came), then statuses, template changes and channel events.
-func (s *Store) ingestRest(ctx context.Context, tx *gorm.DB, ch *switchboard.Channel, b *switchboard.InboundBatch, msgs []switchboard.InboundMessage, res *switchboard.IngestResult) error {
+// order they came), then its statuses left, template changes and channel events.
+func (s *Store) ingestRest(ctx context.Context, tx *gorm.DB, ch *switchboard.Channel, b *switchboard.InboundBatch, msgs []switchboard.InboundMessage,
+	statuses []switchboard.StatusUpdate, res *switchboard.IngestResult) error {
 	for _, g := range groupByContact(msgs) {
 		if err := s.ingestContact(ctx, tx, ch, g, b.NeedsWork, res); err != nil {
 			return err
 		}
 	}
-	for i := range b.Statuses {
-		if err := s.applyStatus(ctx, tx, ch.ID, &b.Statuses[i], res); err != nil {
+	for i := range statuses {
+		if err := s.applyStatus(ctx, tx, ch.ID, &statuses[i], res); err != nil {
 			return err
 		}
 	}
@@ -97,10 +99,19 @@ type commonBatch struct {
 	wamids     map[int64][]string // channel → the candidates' wamids
 	channels   []int64            // sorted
 
-	// Read, under the contacts' and conversations' locks.
+	// updates are the group's statuses and reactions (on PostgreSQL; see messageUpdate), with the
+	// wamids they change per channel (sorted, each once); restStatuses holds, per item, the statuses
+	// left for the per-item path.
+	updates      []messageUpdate
+	updateWamids map[int64][]string
+	updateChans  []int64 // sorted
+	restStatuses [][]switchboard.StatusUpdate
+
+	// Read, under the contacts', conversations' and updated messages' locks.
 	contacts map[string]*contactRow       // by wa_id
 	stored   map[string]bool              // "channel|wamid" already stored
 	open     map[convKey]*conversationRow // each contact's open (or pending) conversation per channel
+	locked   map[string]*messageRow       // "channel|wamid" → a message the updates change
 
 	// Planned.
 	now     time.Time
@@ -109,6 +120,7 @@ type commonBatch struct {
 	names   map[int64]string // contact id → new profile name
 	changes []*conversationChange
 	jobs    []*switchboard.Job
+	dirty   []*messageRow // messages the updates changed
 	events  []pendingEvent
 	owners  []int // the item of each event
 }
@@ -122,14 +134,35 @@ type commonStored struct {
 	msg     switchboard.Message
 }
 
-// newCommonBatch sorts a group's messages: the candidates for the common path, and the rest.
-func newCommonBatch(items []switchboard.ChannelInbound, results []*switchboard.IngestResult, now time.Time) *commonBatch {
+// newCommonBatch sorts a group's messages: the candidates for the common path, and the rest. With
+// updates, the reactions and statuses are candidates too (PostgreSQL's pipelined path), applied in
+// the per-item path's order: an item's messages, then its statuses.
+func newCommonBatch(items []switchboard.ChannelInbound, results []*switchboard.IngestResult, now time.Time, updates bool) *commonBatch {
 	b := &commonBatch{items: items, results: results, rest: make([][]switchboard.InboundMessage, len(items)),
-		wamids: map[int64][]string{}, now: now, names: map[int64]string{}}
-	seen := map[string]bool{}
+		restStatuses: make([][]switchboard.StatusUpdate, len(items)), wamids: map[int64][]string{}, updateWamids: map[int64][]string{},
+		now: now, names: map[int64]string{}}
+	seen, seenUpdate := map[string]bool{}, map[string]bool{}
+	addUpdate := func(u messageUpdate, ch int64, wamid string) {
+		b.updates = append(b.updates, u)
+		if key := storedKey(ch, wamid); !seenUpdate[key] {
+			seenUpdate[key] = true
+			if b.updateWamids[ch] == nil {
+				b.updateChans = append(b.updateChans, ch)
+			}
+			b.updateWamids[ch] = append(b.updateWamids[ch], wamid)
+		}
+	}
 	for i, it := range items {
 		for j := range it.Batch.Messages {
 			m := &it.Batch.Messages[j]
+			if updates && m.Reaction != nil && m.Reaction.TargetExternalID != "" && m.WaID != "" && m.NumberChange == nil {
+				addUpdate(messageUpdate{item: i, ch: it.Channel, reaction: m}, it.Channel.ID, m.Reaction.TargetExternalID)
+				if !seen[m.WaID] {
+					seen[m.WaID] = true
+					b.waIDs = append(b.waIDs, m.WaID)
+				}
+				continue
+			}
 			if m.Message == nil || m.Reaction != nil || m.NumberChange != nil || m.RevokedID != "" || m.WaID == "" ||
 				m.Message.ExternalID == "" || m.Message.Type == switchboard.TypeActivity {
 				b.rest[i] = append(b.rest[i], *m)
@@ -145,9 +178,21 @@ func newCommonBatch(items []switchboard.ChannelInbound, results []*switchboard.I
 			}
 			b.wamids[it.Channel.ID] = append(b.wamids[it.Channel.ID], m.Message.ExternalID)
 		}
+		for j := range it.Batch.Statuses {
+			st := &it.Batch.Statuses[j]
+			if _, known := statusColumn[st.Status]; !updates || !known || st.ExternalID == "" {
+				b.restStatuses[i] = append(b.restStatuses[i], *st)
+				continue
+			}
+			addUpdate(messageUpdate{item: i, ch: it.Channel, status: st}, it.Channel.ID, st.ExternalID)
+		}
 	}
 	sort.Strings(b.waIDs)
 	sort.Slice(b.channels, func(i, j int) bool { return b.channels[i] < b.channels[j] })
+	sort.Slice(b.updateChans, func(i, j int) bool { return b.updateChans[i] < b.updateChans[j] })
+	for _, w := range b.updateWamids {
+		sort.Strings(w) // one lock order for every group
+	}
 	return b
 }
 
@@ -277,7 +322,7 @@ func (b *commonBatch) recorded(evs []switchboard.Event) {
 // ingestCommon stores the items' common-case messages through GORM (SQLite; PostgreSQL pipelines the
 // same plan, see commonPipelined) and returns, per item, the messages left for the per-item path.
 func (s *Store) ingestCommon(ctx context.Context, tx *gorm.DB, items []switchboard.ChannelInbound, results []*switchboard.IngestResult) ([][]switchboard.InboundMessage, error) {
-	b := newCommonBatch(items, results, s.now())
+	b := newCommonBatch(items, results, s.now(), false)
 	if len(b.candidates) == 0 {
 		return b.rest, nil
 	}

@@ -67,24 +67,24 @@ FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[]) WITH ORDINALITY 
 ORDER BY n RETURNING seq`
 )
 
-// ingestManyPostgres stores a group on PostgreSQL: the common path pipelined in its own transaction,
-// then what is left (new contacts and conversations, reactions, statuses...) in a second one through
-// GORM. Should the second fail, the first stays committed: the webhooks are answered with an error,
+// ingestManyPostgres stores a group on PostgreSQL: the common path (with the statuses and reactions
+// of messages already stored) pipelined in its own transaction, then what is left (new contacts and
+// conversations, reopens, parked statuses...) in a second one through GORM. Should the second fail, the first stays committed: the webhooks are answered with an error,
 // and Meta's retry finds those messages stored (duplicates, ignored) and stores the rest.
 func (s *Store) ingestManyPostgres(ctx context.Context, items []switchboard.ChannelInbound) ([]*switchboard.IngestResult, error) {
 	results := make([]*switchboard.IngestResult, len(items))
 	for i := range results {
 		results[i] = &switchboard.IngestResult{}
 	}
-	b := newCommonBatch(items, results, s.now())
-	if len(b.candidates) > 0 {
+	b := newCommonBatch(items, results, s.now(), true)
+	if len(b.candidates) > 0 || len(b.updates) > 0 {
 		if err := s.commonPipelined(ctx, b); err != nil {
 			return nil, err
 		}
 	}
 	more := false
 	for i, it := range items {
-		if len(b.rest[i]) > 0 || len(it.Batch.Statuses) > 0 || len(it.Batch.Templates) > 0 || len(it.Batch.Events) > 0 {
+		if len(b.rest[i]) > 0 || len(b.restStatuses[i]) > 0 || len(it.Batch.Templates) > 0 || len(it.Batch.Events) > 0 {
 			more = true
 		}
 	}
@@ -93,7 +93,7 @@ func (s *Store) ingestManyPostgres(ctx context.Context, items []switchboard.Chan
 	}
 	err := s.inTx(ctx, func(ctx context.Context, tx *gorm.DB) error {
 		for i, it := range items {
-			if err := s.ingestRest(ctx, tx, it.Channel, it.Batch, b.rest[i], results[i]); err != nil {
+			if err := s.ingestRest(ctx, tx, it.Channel, it.Batch, b.rest[i], b.restStatuses[i], results[i]); err != nil {
 				return err
 			}
 		}
@@ -145,12 +145,19 @@ func (s *Store) pipelined(ctx context.Context, pc *pgx.Conn, b *commonBatch) err
 	// Round trip 1: the reads, under the locks.
 	var reads pgx.Batch
 	reads.Queue("BEGIN")
-	reads.Queue(pgLockContacts, b.waIDs)
+	if len(b.waIDs) > 0 {
+		reads.Queue(pgLockContacts, b.waIDs)
+	}
 	for _, ch := range b.channels {
 		reads.Queue(pgStoredWamids, ch, b.wamids[ch])
 		reads.Queue(pgLockConversations, ch, b.waIDs)
 	}
-	reads.Queue(pgMessageIDs, len(b.candidates))
+	for _, ch := range b.updateChans {
+		reads.Queue(pgLockMessages, ch, b.updateWamids[ch])
+	}
+	if len(b.candidates) > 0 {
+		reads.Queue(pgMessageIDs, len(b.candidates))
+	}
 	br := pc.SendBatch(ctx, &reads)
 	ids, err := b.readPipelined(br)
 	if cerr := br.Close(); err == nil {
@@ -160,14 +167,15 @@ func (s *Store) pipelined(ctx context.Context, pc *pgx.Conn, b *commonBatch) err
 		return err
 	}
 	b.plan()
-	if len(b.rows) == 0 {
-		_, err := pc.Exec(ctx, "COMMIT")
-		return err
-	}
 	for i, row := range b.rows {
 		row.ID = ids[i]
 	}
 	b.follow()
+	b.planUpdates()
+	if len(b.rows) == 0 && len(b.dirty) == 0 {
+		_, err := pc.Exec(ctx, "COMMIT")
+		return err
+	}
 	evRows, err := newEventRows(b.events, b.now)
 	if err != nil {
 		return err
@@ -183,14 +191,19 @@ func (s *Store) pipelined(ctx context.Context, pc *pgx.Conn, b *commonBatch) err
 		}
 		writes.Queue(pgRenameContacts, cids, names, b.now)
 	}
-	writes.Queue(pgInsertMessages, messageColumns(b.rows)...)
-	writes.Queue(pgUpdateConversations, conversationColumns(b.changes, b.now)...)
+	if len(b.rows) > 0 {
+		writes.Queue(pgInsertMessages, messageColumns(b.rows)...)
+		writes.Queue(pgUpdateConversations, conversationColumns(b.changes, b.now)...)
+	}
 	if len(b.jobs) > 0 {
 		kinds, keys, payloads := make([]string, len(b.jobs)), make([]string, len(b.jobs)), make([]string, len(b.jobs))
 		for i, j := range b.jobs {
 			kinds[i], keys[i], payloads[i] = j.Kind, j.Key, string(j.Payload)
 		}
 		writes.Queue(pgInsertJobs, kinds, keys, payloads, b.now, switchboard.DefaultMaxAttempts)
+	}
+	if len(b.dirty) > 0 {
+		writes.Queue(pgUpdateMessages, updatedMessageColumns(b.dirty)...)
 	}
 	types, chans, convs, data := make([]string, len(evRows)), make([]int64, len(evRows)), make([]int64, len(evRows)), make([]string, len(evRows))
 	for i, r := range evRows {
@@ -211,20 +224,24 @@ func (b *commonBatch) readPipelined(br pgx.BatchResults) ([]int64, error) {
 	if _, err := br.Exec(); err != nil { // BEGIN
 		return nil, err
 	}
-	rows, _ := br.Query()
-	contacts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (contactRow, error) {
-		var c contactRow
-		err := r.Scan(&c.ID, &c.Name, &c.WaID, &c.BSUID, &c.Phone, &c.Tags, &c.OptedOut, &c.OptedOutAt, &c.CreatedAt, &c.UpdatedAt)
-		return c, err
-	})
-	if err != nil {
-		return nil, err
+	var contacts []contactRow
+	if len(b.waIDs) > 0 {
+		rows, _ := br.Query()
+		var err error
+		contacts, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (contactRow, error) {
+			var c contactRow
+			err := r.Scan(&c.ID, &c.Name, &c.WaID, &c.BSUID, &c.Phone, &c.Tags, &c.OptedOut, &c.OptedOutAt, &c.CreatedAt, &c.UpdatedAt)
+			return c, err
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	b.contacts = make(map[string]*contactRow, len(contacts))
 	for i := range contacts {
 		b.contacts[*contacts[i].WaID] = &contacts[i]
 	}
-	b.stored, b.open = map[string]bool{}, map[convKey]*conversationRow{}
+	b.stored, b.open, b.locked = map[string]bool{}, map[convKey]*conversationRow{}, map[string]*messageRow{}
 	for _, ch := range b.channels {
 		rows, _ := br.Query()
 		found, err := pgx.CollectRows(rows, pgx.RowTo[string])
@@ -249,7 +266,23 @@ func (b *commonBatch) readPipelined(br pgx.BatchResults) ([]int64, error) {
 			b.open[convKey{ch, convs[i].ContactID}] = &convs[i]
 		}
 	}
-	rows, _ = br.Query()
+	for _, ch := range b.updateChans {
+		rows, _ := br.Query()
+		msgs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*messageRow, error) {
+			m := &messageRow{}
+			return m, scanMessageRow(r, m)
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range msgs {
+			b.locked[storedKey(ch, *m.ExternalID)] = m
+		}
+	}
+	if len(b.candidates) == 0 {
+		return nil, nil
+	}
+	rows, _ := br.Query()
 	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
 
@@ -260,22 +293,33 @@ func (b *commonBatch) writePipelined(br pgx.BatchResults, evRows []eventRow) err
 			return err
 		}
 	}
-	tag, err := br.Exec()
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() != int64(len(b.rows)) {
-		return switchboard.Errorf(switchboard.EUNAVAILABLE, "Messages were stored concurrently; try again.")
-	}
-	if tag, err = br.Exec(); err != nil {
-		return err
-	}
-	if tag.RowsAffected() != int64(len(b.changes)) {
-		return switchboard.Errorf(switchboard.EUNAVAILABLE, "A conversation changed while its messages were stored; try again.")
+	if len(b.rows) > 0 {
+		tag, err := br.Exec()
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() != int64(len(b.rows)) {
+			return switchboard.Errorf(switchboard.EUNAVAILABLE, "Messages were stored concurrently; try again.")
+		}
+		if tag, err = br.Exec(); err != nil {
+			return err
+		}
+		if tag.RowsAffected() != int64(len(b.changes)) {
+			return switchboard.Errorf(switchboard.EUNAVAILABLE, "A conversation changed while its messages were stored; try again.")
+		}
 	}
 	if len(b.jobs) > 0 {
 		if _, err := br.Exec(); err != nil {
 			return err
+		}
+	}
+	if len(b.dirty) > 0 {
+		tag, err := br.Exec()
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() != int64(len(b.dirty)) {
+			return fmt.Errorf("store: %d messages updated, %d expected", tag.RowsAffected(), len(b.dirty))
 		}
 	}
 	rows, _ := br.Query()

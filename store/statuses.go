@@ -53,15 +53,25 @@ func (s *Store) applyStatus(ctx context.Context, tx *gorm.DB, channelID int64, s
 
 // applyStatusTo updates a locked message row with a status and reports whether anything changed.
 func (s *Store) applyStatusTo(ctx context.Context, tx *gorm.DB, row *messageRow, st *switchboard.StatusUpdate) (bool, error) {
+	updates := statusChange(row, st, s.now())
+	if len(updates) == 0 {
+		return false, nil
+	}
+	return true, tx.Model(&messageRow{}).Where("id = ?", row.ID).Updates(updates).Error
+}
+
+// statusChange applies a status to a message row in memory and returns the columns it changed (none
+// when the status changes nothing). now stands in for a status without a time.
+func statusChange(row *messageRow, st *switchboard.StatusUpdate, now time.Time) map[string]any {
 	at := utc(st.At)
 	if st.At.IsZero() {
-		at = s.now()
+		at = now
 	}
 	updates := map[string]any{}
 	col := statusColumn[st.Status]
 	if st.Status == switchboard.MsgFailed {
 		if row.Status == switchboard.MsgFailed {
-			return false, nil
+			return nil
 		}
 		updates["status"], updates["failed_at"] = switchboard.MsgFailed, at
 		row.Status, row.FailedAt = switchboard.MsgFailed, &at
@@ -82,10 +92,7 @@ func (s *Store) applyStatusTo(ctx context.Context, tx *gorm.DB, row *messageRow,
 			setStatusTime(row, st.Status, at)
 		}
 	}
-	if len(updates) == 0 {
-		return false, nil
-	}
-	return true, tx.Model(&messageRow{}).Where("id = ?", row.ID).Updates(updates).Error
+	return updates
 }
 
 func statusTime(r *messageRow, status string) *time.Time {
