@@ -21,7 +21,9 @@
 #   scripts/bench.sh pgbench      only the pgbench limit
 #
 # Knobs (environment): DURATION (20s, whole seconds), WARMUP (15s: every contact's first message, its
-# routing and its greeting happen before the measured window, which is the steady state),
+# routing and its greeting happen before the measured window, which is the steady state; the load
+# generator then holds the window back, the load running, until no inbound job is queued: at full
+# speed routing a thousand new conversations takes longer than the warm-up),
 # CONCURRENCY (32: webhooks in flight, and pgbench's clients; Meta delivers concurrently, and at
 # 2,000 messages/s with real network round trips of 20-100 ms a server has 40-200 deliveries open at
 # once, so 32 on loopback is a conservative stand-in), AGENTS (5), CAPACITY (250, so that the agents can hold every contact's

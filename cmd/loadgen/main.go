@@ -112,6 +112,8 @@ func runLoad(ctx context.Context, args []string, getenv func(string) string, std
 	concurrency := fs.Int("c", 16, "concurrent senders (C): webhooks in flight at most")
 	rate := fs.Float64("rate", 0, "customer webhooks per second; 0 sends as fast as the server answers")
 	warmup := fs.Duration("warmup", 0, "load sent before the measured window, not counted")
+	settle := fs.Duration("settle", 60*time.Second, "after a warm-up, hold the window back (the load running) up to this long until the server "+
+		"has no inbound job queued (the warm-up's new conversations routed); 0: do not wait")
 	duration := fs.Duration("duration", 20*time.Second, "measured window")
 	drain := fs.Duration("drain", 10*time.Second, "extra time after the window for retries and the last frames")
 	mixFlag := fs.String("mix", load.DefaultMix.String(), "payload mix: kind=weight,... over text, media, interactive, reaction, location")
@@ -167,7 +169,7 @@ func runLoad(ctx context.Context, args []string, getenv func(string) string, std
 		defer pprof.StopCPUProfile()
 	}
 	logf("running: %d senders, rate %s, %s warm-up, %s measured (+ %s drain)", *concurrency, rateText(*rate), *warmup, *duration, *drain)
-	res, err := load.Run(ctx, env, load.Config{Concurrency: *concurrency, Rate: *rate, Warmup: *warmup, Duration: *duration, Drain: *drain,
+	res, err := load.Run(ctx, env, load.Config{Concurrency: *concurrency, Rate: *rate, Warmup: *warmup, Settle: *settle, Duration: *duration, Drain: *drain,
 		Contacts: *contacts, Mix: mix, Batch: *batch, ReplyRate: *replyRate, Retry: *retry, Seed: *seed, Fake: fake,
 		Timeout: *timeout, Logf: logf})
 	if err != nil {

@@ -22,8 +22,8 @@ import (
 // has been read, and a retried delivery must still find its wamid already shown.
 type tracker struct {
 	agents int32
-	// from is the start of the measured window: frames of earlier attempts are not timed.
-	from    time.Time
+	// from is the start of the measured window (UnixNano): frames of earlier attempts are not timed.
+	from    atomic.Int64
 	pending sync.Map // wamid → *trackEntry
 	frames  Recorder
 	seen    atomic.Int64
@@ -59,8 +59,8 @@ func (t *tracker) shown(wamid string, at time.Time) {
 		return
 	}
 	e := v.(*trackEntry)
-	if start := time.Unix(0, e.start.Load()); !start.Before(t.from) {
-		t.frames.Add(at.Sub(start))
+	if start := e.start.Load(); start >= t.from.Load() {
+		t.frames.Add(at.Sub(time.Unix(0, start)))
 	}
 	t.seen.Add(1)
 	e.shown.Add(1)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -146,6 +147,17 @@ func (a *API) CreateToken(ctx context.Context, agentID int64, name string) (stri
 	}
 	err := a.Do(ctx, "POST", "/api/v1/tokens", map[string]any{"name": name, "agent_id": agentID}, http.StatusCreated, &out)
 	return out.Token, err
+}
+
+// QueuedJobs reports whether the server has a job of this kind waiting to run (admin).
+func (a *API) QueuedJobs(ctx context.Context, kind string) (bool, error) {
+	var jobs struct {
+		Data []json.RawMessage `json:"data"`
+	}
+	if err := a.Do(ctx, "GET", "/api/v1/jobs?state=queued&limit=1&kind="+url.QueryEscape(kind), nil, http.StatusOK, &jobs); err != nil {
+		return false, err
+	}
+	return len(jobs.Data) > 0, nil
 }
 
 // Metrics reads the server's Prometheus metrics (GET /metrics) as name{labels} → value, for the

@@ -16,6 +16,7 @@ package load
 import (
 	"context"
 	"errors"
+	"math"
 	"net"
 	"net/http"
 	"sync"
@@ -38,6 +39,10 @@ type Config struct {
 	Warmup   time.Duration
 	Duration time.Duration
 	Drain    time.Duration
+	// Settle, after a warm-up, holds the window back (up to this long, the load still running)
+	// until the server has no inbound job queued: the warm-up's new conversations routed, so that
+	// the window measures the steady state and not the end of a routing backlog. 0 does not wait.
+	Settle time.Duration
 	// Contacts is how many customers write (K); Mix and Batch shape their webhooks.
 	Contacts int
 	Mix      Mix
@@ -73,8 +78,10 @@ type runner struct {
 	waitMu  sync.Mutex
 	waiting map[*Webhook]bool // the webhooks counted in pending, given up if the drain ends first
 
-	// The measured window: acknowledgements and frames count when their attempt started in it.
-	windowStart, mainEnd time.Time
+	// The measured window (UnixNano; not open yet: the largest int64): acknowledgements and frames
+	// count when their attempt started in it.
+	windowStart, mainEnd atomic.Int64
+	settled              time.Duration // how long the window waited for the warm-up's routing
 
 	attempts, acked, messages, statusAcks, unacked atomic.Int64
 	ackedIn                                        atomic.Int64 // acknowledged within the window
@@ -152,28 +159,35 @@ func Run(ctx context.Context, env *Env, cfg Config) (*Result, error) {
 	contacts := Contacts(cfg.Contacts, "49"+env.Prefix)
 
 	start := time.Now()
-	r.windowStart = start.Add(cfg.Warmup)
-	r.mainEnd = r.windowStart.Add(cfg.Duration)
-	r.track.from = r.windowStart
-	// The server's counters are read at both ends of the measured window.
+	r.windowStart.Store(math.MaxInt64)
+	r.mainEnd.Store(math.MaxInt64)
+	r.track.from.Store(math.MaxInt64)
+	mainCtx, stopMain := context.WithCancel(ctx)
+	defer stopMain()
+	drainCtx, stopDrain := context.WithCancel(ctx)
+	defer stopDrain()
+	// The window opens after the warm-up (and the settling); the server's counters are read at both
+	// of its ends; then the drain.
 	var before, atEnd map[string]float64
 	var berr, eerr error
-	var snaps sync.WaitGroup
-	snaps.Add(2)
+	windowDone := make(chan struct{})
 	go func() {
-		defer snaps.Done()
-		sleepCtx(ctx, time.Until(r.windowStart))
+		defer close(windowDone)
+		sleepCtx(ctx, cfg.Warmup)
+		if cfg.Warmup > 0 && cfg.Settle > 0 {
+			r.settled = settle(ctx, env.API, cfg.Settle)
+		}
+		open := time.Now()
+		r.track.from.Store(open.UnixNano())
+		r.windowStart.Store(open.UnixNano())
+		r.mainEnd.Store(open.Add(cfg.Duration).UnixNano())
 		before, berr = env.API.Metrics(ctx)
-	}()
-	go func() {
-		defer snaps.Done()
-		sleepCtx(ctx, time.Until(r.mainEnd))
+		sleepCtx(ctx, time.Until(open.Add(cfg.Duration)))
 		atEnd, eerr = env.API.Metrics(ctx)
+		stopMain()
+		sleepCtx(drainCtx, cfg.Drain)
+		stopDrain()
 	}()
-	mainCtx, stopMain := context.WithDeadline(ctx, r.mainEnd)
-	defer stopMain()
-	drainCtx, stopDrain := context.WithDeadline(ctx, r.mainEnd.Add(cfg.Drain))
-	defer stopDrain()
 
 	var tokens chan struct{}
 	if cfg.Rate > 0 {
@@ -199,6 +213,7 @@ func Run(ctx context.Context, env *Env, cfg Config) (*Result, error) {
 		sleepCtx(drainCtx, 50*time.Millisecond)
 	}
 	stopDrain()
+	<-windowDone
 	feedWG.Wait()
 	stopAgents()
 	agentsWG.Wait()
@@ -210,7 +225,6 @@ func Run(ctx context.Context, env *Env, cfg Config) (*Result, error) {
 	if cfg.Fake != nil {
 		res.GraphSends = len(cfg.Fake.SentTo(env.Number.PhoneNumberID))
 	}
-	snaps.Wait()
 	after, aerr := env.API.Metrics(context.WithoutCancel(ctx))
 	if berr != nil || eerr != nil || aerr != nil {
 		res.Server.MetricsUnreadable = true
@@ -219,6 +233,20 @@ func Run(ctx context.Context, env *Env, cfg Config) (*Result, error) {
 		res.StoredPerSec = res.Server.StoredMessages / cfg.Duration.Seconds()
 	}
 	return res, nil
+}
+
+// settle waits, polling, until the server has no inbound job queued, or at most limit; it returns
+// how long it waited.
+func settle(ctx context.Context, api *API, limit time.Duration) time.Duration {
+	start := time.Now()
+	for time.Since(start) < limit && ctx.Err() == nil {
+		queued, err := api.QueuedJobs(ctx, "inbound")
+		if err == nil && !queued {
+			break
+		}
+		sleepCtx(ctx, 250*time.Millisecond)
+	}
+	return time.Since(start)
 }
 
 // connectAgents opens every agent's websocket, a few at a time.

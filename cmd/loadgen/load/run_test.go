@@ -52,7 +52,8 @@ func TestSendersRetryUntilAcknowledged(t *testing.T) {
 	r := &runner{cfg: Config{Retry: true, RecordAcked: true}, env: env, track: &tracker{agents: 1}, http: hs.Client(),
 		retry: make(chan *Webhook, 1024), statuses: make(chan *Webhook, 16), outbound: NewRing(4), waiting: map[*Webhook]bool{}}
 	start := time.Now()
-	r.windowStart, r.mainEnd = start, start.Add(time.Hour)
+	r.windowStart.Store(start.UnixNano())
+	r.mainEnd.Store(start.Add(time.Hour).UnixNano())
 
 	mainCtx, stopMain := context.WithCancel(t.Context())
 	drainCtx, stopDrain := context.WithTimeout(t.Context(), 30*time.Second)
@@ -112,7 +113,8 @@ func TestDrainEndGivesUp(t *testing.T) {
 	r := &runner{cfg: Config{Retry: true, RecordAcked: true}, env: env, track: &tracker{agents: 1}, http: hs.Client(),
 		retry: make(chan *Webhook, 1024), statuses: make(chan *Webhook, 16), outbound: NewRing(4), waiting: map[*Webhook]bool{}}
 	start := time.Now()
-	r.windowStart, r.mainEnd = start, start.Add(time.Hour)
+	r.windowStart.Store(start.UnixNano())
+	r.mainEnd.Store(start.Add(time.Hour).UnixNano())
 	mainCtx, stopMain := context.WithCancel(t.Context())
 	stopMain()
 	drainCtx, stopDrain := context.WithTimeout(t.Context(), 700*time.Millisecond)

@@ -92,7 +92,7 @@ func (r *runner) post(ctx context.Context, w *Webhook) {
 		r.acked.Add(1)
 		r.messages.Add(int64(w.Messages))
 		r.statusAcks.Add(int64(w.Statuses))
-		if !start.Before(r.windowStart) && time.Now().Before(r.mainEnd) {
+		if start.UnixNano() >= r.windowStart.Load() && time.Now().UnixNano() < r.mainEnd.Load() {
 			r.ackedIn.Add(1)
 			r.messagesIn.Add(int64(w.Messages))
 			r.ack.Add(elapsed)
