@@ -5,7 +5,8 @@
 #      ingestion runs (store/inbound.go, steady state: a known contact writing in an open
 #      conversation), at the same concurrency as the load: the machine's limit for this work.
 #   2. Switchboard on that PostgreSQL, driven by cmd/loadgen as fast as it answers: acknowledged
-#      customer messages/s, and the ratio to pgbench. Then fixed rates for the latency targets (ack
+#      customer messages/s, and the ratio to pgbench (run right before and right after it, after an
+#      unmeasured run that warms the cluster). Then fixed rates for the latency targets (ack
 #      p99 at 1,000 msg/s, webhook → agent screen p99 at 500 msg/s); the SQL statements the running
 #      code sends per message (to compare with pgbench's script); 5,000 idle agent websockets.
 #   3. The same full-speed load on the embedded SQLite default.
@@ -264,18 +265,23 @@ settle() {
 }
 
 postgres_runs() {
-  pgbench_limit pgbench
-  local before=$pgbench_tps
-  settle
+  ensure_pg
   psql -q "$pg_url" -c "DROP DATABASE IF EXISTS bench_switchboard" -c "CREATE DATABASE bench_switchboard"
   start_server postgres "$(db_url bench_switchboard)"
   # A cluster minutes old is slow on some machines (see docs/performance.md): one unmeasured run first,
   # as a production database has served traffic before.
   step "Switchboard on PostgreSQL: warming the cluster (${WARMUP} + ${DURATION}, not reported)"
   load pg-warm >/dev/null
+  # pgbench right before and right after the full-speed run (the server idle meanwhile), so that the
+  # ratio compares figures taken minutes apart at most: this machine's speed drifts.
+  settle
+  pgbench_limit pgbench
+  local before=$pgbench_tps
   settle
   step "Switchboard on PostgreSQL: full speed, $CONCURRENCY senders, $AGENTS agents on websockets"
   load pg-max
+  settle
+  pgbench_limit pgbench-after
   settle
   step "Switchboard on PostgreSQL: 1,000 messages/s (ack latency)"
   load pg-1000 -rate 1000
@@ -283,10 +289,6 @@ postgres_runs() {
   step "Switchboard on PostgreSQL: 500 messages/s (webhook → agent screen latency)"
   load pg-500 -rate 500
   stop_server
-  # pgbench again, so that the ratio is taken against the machine's limit on both sides of the runs:
-  # a machine whose speed changes meanwhile shows it here.
-  settle
-  pgbench_limit pgbench-after
   step "PostgreSQL summary"
   python3 - "$before" "$pgbench_tps" "$out" <<'PY'
 import json, sys
@@ -294,9 +296,9 @@ before, after, out = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
 tps = max(before, after)  # the machine's limit: the better of the two
 mx, r1000, r500 = (json.load(open(f"{out}/{n}.json")) for n in ("pg-max", "pg-1000", "pg-500"))
 def mark(ok): return "ok  " if ok else "MISS"
-print(f"pgbench (same SQL, same concurrency)   {before:8.0f} messages/s before the runs, {after:.0f} after; the limit {tps:.0f}")
+print(f"pgbench (same SQL, same concurrency)   {before:8.0f} messages/s before the full-speed run, {after:.0f} after; the limit {tps:.0f}")
 if abs(before - after) > 0.3 * max(before, after):
-    print("  the machine's speed changed during the runs: the ratio below is not reliable")
+    print("  the machine's speed changed during the run: the ratio below is not reliable")
 print(f"Switchboard, full speed                {mx['acked_messages_per_s']:8.0f} messages/s acked ({mx['server_stored_messages_per_s']:.0f}/s stored)")
 print(f"ratio (to the limit)                   {mx['acked_messages_per_s']/tps:8.2f}")
 pb = json.load(open(f"{out}/pgbench.json"))
