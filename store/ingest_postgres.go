@@ -16,8 +16,9 @@ import (
 )
 
 // On PostgreSQL a group's common path is one transaction of two round trips: pgx pipelines the
-// reads (BEGIN, the contacts locked, the wamids already stored, their open conversations locked, ids
-// for the new messages), then the writes (messages, conversations, jobs, events, COMMIT). Arrays and
+// reads (BEGIN, the contacts locked, the wamids already stored, their open conversations locked, the
+// messages statuses and reactions change, locked, ids for the new messages), then the writes
+// (messages, conversations, jobs, changed messages, events, COMMIT). Arrays and
 // unnest keep every statement's text the same whatever the group's size, so each is prepared once
 // per connection. A busy server spends most of a transaction waiting for its turn on a CPU between
 // round trips, so two round trips instead of nine is most of the gain of group commit.
@@ -69,8 +70,9 @@ ORDER BY n RETURNING seq`
 
 // ingestManyPostgres stores a group on PostgreSQL: the common path (with the statuses and reactions
 // of messages already stored) pipelined in its own transaction, then what is left (new contacts and
-// conversations, reopens, parked statuses...) in a second one through GORM. Should the second fail, the first stays committed: the webhooks are answered with an error,
-// and Meta's retry finds those messages stored (duplicates, ignored) and stores the rest.
+// conversations, reopens, parked statuses...) in a second one through GORM. Should the second fail,
+// the first stays committed: the webhooks are answered with an error, and Meta's retry finds those
+// messages stored (duplicates, ignored) and stores the rest.
 func (s *Store) ingestManyPostgres(ctx context.Context, items []switchboard.ChannelInbound) ([]*switchboard.IngestResult, error) {
 	results := make([]*switchboard.IngestResult, len(items))
 	for i := range results {
