@@ -63,8 +63,9 @@ const channelTTL = 2 * time.Second
 
 // channelCache keeps recently used channels so a burst of webhooks reads each one once.
 type channelCache struct {
-	mu sync.Mutex
-	m  map[int64]cachedChannel
+	ttl time.Duration // 0: channelTTL
+	mu  sync.Mutex
+	m   map[int64]cachedChannel
 }
 
 type cachedChannel struct {
@@ -80,9 +81,12 @@ func (c *channelCache) forget(id int64) {
 }
 
 func (c *channelCache) get(ctx context.Context, id int64, load func(context.Context, int64) (*switchboard.Channel, error)) (*switchboard.Channel, error) {
-	now := time.Now()
+	now, ttl := time.Now(), c.ttl
+	if ttl <= 0 {
+		ttl = channelTTL
+	}
 	c.mu.Lock()
-	if e, ok := c.m[id]; ok && now.Sub(e.at) < channelTTL {
+	if e, ok := c.m[id]; ok && now.Sub(e.at) < ttl {
 		c.mu.Unlock()
 		return e.ch, nil
 	}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"switchboard"
 	"switchboard/whatsapp"
@@ -52,6 +53,8 @@ type MediaOptions struct {
 	Dir       string
 	Publisher Publisher
 	Logger    *slog.Logger
+	// ChannelTTL is how long a channel read for a download is reused; 0 means channelTTL.
+	ChannelTTL time.Duration
 }
 
 // NewMedia returns the media downloader.
@@ -59,7 +62,7 @@ func NewMedia(o MediaOptions) *Media {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Media{store: o.Store, graph: o.Graph, dir: o.Dir, publisher: o.Publisher, log: o.Logger}
+	return &Media{store: o.Store, graph: o.Graph, dir: o.Dir, publisher: o.Publisher, log: o.Logger, channels: channelCache{ttl: o.ChannelTTL}}
 }
 
 // Path returns where the bytes of a stored attachment live, or "" for an invalid digest.
@@ -101,8 +104,7 @@ func (m *Media) Fetch(ctx context.Context, j *switchboard.Job) error {
 	if err == nil {
 		return nil
 	}
-	final := j.Attempts >= j.MaxAttempts || whatsapp.Classify(err) == whatsapp.ClassPermanent || whatsapp.Classify(err) == whatsapp.ClassTokenInvalid
-	if final {
+	if j.Attempts >= j.MaxAttempts || finalFailure(err) {
 		media := *p.Media
 		media.Status = switchboard.MediaUnavailable
 		if _, events, serr := m.store.ResolvePendingMedia(ctx, p.MessageID, media); serr == nil {
@@ -127,10 +129,25 @@ func (m *Media) download(ctx context.Context, p *switchboard.MediaJob) error {
 	}
 	m.channels.forget(p.ChannelID)
 	fresh, ferr := m.channels.get(ctx, p.ChannelID, m.store.Channel)
-	if ferr != nil || fresh.APIKey == ch.APIKey {
+	if ferr != nil {
+		return ferr // tried again later, when the channel can be read
+	}
+	if fresh.APIKey == ch.APIKey {
 		return err
 	}
 	return m.downloadWith(ctx, fresh, p)
+}
+
+// finalFailure reports whether a download error ends the job at once: Meta refused it for good, or
+// refused the channel's token, or the channel is gone. Anything else (the database, the network, a
+// digest that did not match) is tried again until the job's last attempt.
+func finalFailure(err error) bool {
+	var ge *whatsapp.GraphError
+	if errors.As(err, &ge) {
+		c := whatsapp.Classify(err)
+		return c == whatsapp.ClassPermanent || c == whatsapp.ClassTokenInvalid
+	}
+	return switchboard.IsCode(err, switchboard.ENOTFOUND)
 }
 
 func (m *Media) downloadWith(ctx context.Context, ch *switchboard.Channel, p *switchboard.MediaJob) error {

@@ -37,10 +37,25 @@ func (r *recordedEvents) take() []switchboard.Event {
 	return out
 }
 
+// flakyMediaStore fails its first ResolvePendingMedia, as a database restarting would.
+type flakyMediaStore struct {
+	*store.Store
+	failed bool
+}
+
+func (f *flakyMediaStore) ResolvePendingMedia(ctx context.Context, id int64, media switchboard.Media) (*switchboard.Message, []switchboard.Event, error) {
+	if !f.failed {
+		f.failed = true
+		return nil, nil, switchboard.Errorf(switchboard.EUNAVAILABLE, "The database is restarting.")
+	}
+	return f.Store.ResolvePendingMedia(ctx, id, media)
+}
+
 // mediaFixture is a channel whose number the Graph API fake knows, and a downloader on both.
 type mediaFixture struct {
 	store  *store.Store
 	fake   *graphtest.Server
+	client *whatsapp.Client
 	ch     *switchboard.Channel
 	media  *pipeline.Media
 	events *recordedEvents
@@ -64,8 +79,9 @@ func newMediaFixture(t *testing.T, s *store.Store) *mediaFixture {
 	client := whatsapp.NewClient(whatsapp.ClientOptions{BaseURL: srv.URL})
 	events := &recordedEvents{}
 	dir := t.TempDir()
-	m := pipeline.NewMedia(pipeline.MediaOptions{Store: s, Graph: &pipeline.Graph{Meta: client}, Dir: dir, Publisher: events})
-	return &mediaFixture{store: s, fake: fake, ch: ch, media: m, events: events, dir: dir}
+	// Channels are kept for the whole test, so that a token changed meanwhile is seen only when Meta refuses the old one.
+	m := pipeline.NewMedia(pipeline.MediaOptions{Store: s, Graph: &pipeline.Graph{Meta: client}, Dir: dir, Publisher: events, ChannelTTL: time.Hour})
+	return &mediaFixture{store: s, fake: fake, client: client, ch: ch, media: m, events: events, dir: dir}
 }
 
 // receive stores a customer's photo (Meta's media id mediaID) and returns its message.
@@ -156,6 +172,43 @@ func TestMediaFetch(t *testing.T) {
 		}
 		if evs := f.events.take(); len(evs) != 0 {
 			t.Fatalf("a second run announced %+v", evs)
+		}
+
+		// Meta down: the job fails and will be tried again, the attachment still pending; on its last
+		// attempt the attachment becomes unavailable.
+		down := f.receive(t, "wamid.down", "4234567890123456", f.fake.PutMedia("4234567890123456", "image/png", []byte("later")))
+		downJob := f.mediaJob(t, down)
+		f.fake.Down(true)
+		if err := f.media.Fetch(ctx, downJob); err == nil {
+			t.Fatal("a download while Meta is down succeeded")
+		}
+		if got, _ := s.Message(ctx, down.ID); got.Media == nil || got.Media.Status != switchboard.MediaPending {
+			t.Fatalf("after a failed attempt: %+v", got.Media)
+		}
+		downJob.Attempts = downJob.MaxAttempts
+		f.media.Fetch(ctx, downJob)
+		f.fake.Down(false)
+		if got, _ := s.Message(ctx, down.ID); got.Media == nil || got.Media.Status != switchboard.MediaUnavailable {
+			t.Fatalf("after the last attempt: %+v", got.Media)
+		}
+		f.events.take()
+
+		// The database failing as the result is recorded: tried again (not the attachment given up).
+		flaky := &flakyMediaStore{Store: s}
+		m := pipeline.NewMedia(pipeline.MediaOptions{Store: flaky, Graph: &pipeline.Graph{Meta: f.client}, Dir: f.dir})
+		later := f.receive(t, "wamid.db", "5234567890123456", f.fake.PutMedia("5234567890123456", "image/png", []byte("db")))
+		dbJob := f.mediaJob(t, later)
+		if err := m.Fetch(ctx, dbJob); err == nil {
+			t.Fatal("recording the download while the database fails succeeded")
+		}
+		if got, _ := s.Message(ctx, later.ID); got.Media == nil || got.Media.Status != switchboard.MediaPending {
+			t.Fatalf("after the database failed: %+v", got.Media)
+		}
+		if err := m.Fetch(ctx, dbJob); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Message(ctx, later.ID); got.Media == nil || got.Media.Status != switchboard.MediaReady {
+			t.Fatalf("the next attempt: %+v", got.Media)
 		}
 
 		// A job queued by an earlier version carries only the message id.

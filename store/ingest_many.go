@@ -95,9 +95,11 @@ type commonBatch struct {
 	// rest holds, per item, the messages left for the per-item path.
 	rest       [][]switchboard.InboundMessage
 	candidates []commonMessage
-	waIDs      []string           // the candidates' contacts, sorted
-	wamids     map[int64][]string // channel → the candidates' wamids
-	channels   []int64            // sorted
+	waIDs      []string // the candidates' contacts, sorted
+	// contactWaIDs are the contacts the common path locks: the candidates' and the reactions' senders, sorted.
+	contactWaIDs []string
+	wamids       map[int64][]string // channel → the candidates' wamids
+	channels     []int64            // sorted
 
 	// updates are the group's statuses and reactions (on PostgreSQL; see messageUpdate), with the
 	// wamids they change per channel (sorted, each once); restStatuses holds, per item, the statuses
@@ -141,7 +143,7 @@ func newCommonBatch(items []switchboard.ChannelInbound, results []*switchboard.I
 	b := &commonBatch{items: items, results: results, rest: make([][]switchboard.InboundMessage, len(items)),
 		restStatuses: make([][]switchboard.StatusUpdate, len(items)), wamids: map[int64][]string{}, updateWamids: map[int64][]string{},
 		now: now, names: map[int64]string{}}
-	seen, seenUpdate := map[string]bool{}, map[string]bool{}
+	seen, seenUpdate, reactors := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	addUpdate := func(u messageUpdate, ch int64, wamid string) {
 		b.updates = append(b.updates, u)
 		if key := storedKey(ch, wamid); !seenUpdate[key] {
@@ -157,10 +159,7 @@ func newCommonBatch(items []switchboard.ChannelInbound, results []*switchboard.I
 			m := &it.Batch.Messages[j]
 			if updates && m.Reaction != nil && m.Reaction.TargetExternalID != "" && m.WaID != "" && m.NumberChange == nil {
 				addUpdate(messageUpdate{item: i, ch: it.Channel, reaction: m}, it.Channel.ID, m.Reaction.TargetExternalID)
-				if !seen[m.WaID] {
-					seen[m.WaID] = true
-					b.waIDs = append(b.waIDs, m.WaID)
-				}
+				reactors[m.WaID] = true
 				continue
 			}
 			if m.Message == nil || m.Reaction != nil || m.NumberChange != nil || m.RevokedID != "" || m.WaID == "" ||
@@ -188,6 +187,16 @@ func newCommonBatch(items []switchboard.ChannelInbound, results []*switchboard.I
 		}
 	}
 	sort.Strings(b.waIDs)
+	b.contactWaIDs = b.waIDs
+	if len(reactors) > 0 {
+		b.contactWaIDs = append([]string(nil), b.waIDs...)
+		for w := range reactors {
+			if !seen[w] {
+				b.contactWaIDs = append(b.contactWaIDs, w)
+			}
+		}
+		sort.Strings(b.contactWaIDs)
+	}
 	sort.Slice(b.channels, func(i, j int) bool { return b.channels[i] < b.channels[j] })
 	sort.Slice(b.updateChans, func(i, j int) bool { return b.updateChans[i] < b.updateChans[j] })
 	for _, w := range b.updateWamids {

@@ -147,8 +147,8 @@ func (s *Store) pipelined(ctx context.Context, pc *pgx.Conn, b *commonBatch) err
 	// Round trip 1: the reads, under the locks.
 	var reads pgx.Batch
 	reads.Queue("BEGIN")
-	if len(b.waIDs) > 0 {
-		reads.Queue(pgLockContacts, b.waIDs)
+	if len(b.contactWaIDs) > 0 {
+		reads.Queue(pgLockContacts, b.contactWaIDs)
 	}
 	for _, ch := range b.channels {
 		reads.Queue(pgStoredWamids, ch, b.wamids[ch])
@@ -227,7 +227,7 @@ func (b *commonBatch) readPipelined(br pgx.BatchResults) ([]int64, error) {
 		return nil, err
 	}
 	var contacts []contactRow
-	if len(b.waIDs) > 0 {
+	if len(b.contactWaIDs) > 0 {
 		rows, _ := br.Query()
 		var err error
 		contacts, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (contactRow, error) {

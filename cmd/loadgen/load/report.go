@@ -19,6 +19,7 @@ type Result struct {
 	RateTarget   float64 `json:"rate_target"`
 	WarmupSec    float64 `json:"warmup_s"`
 	SettleSec    float64 `json:"settle_s"` // how long the window waited after the warm-up for its routing
+	Settled      bool    `json:"settled"`  // whether that routing was done when the window opened
 	DurationSec  float64 `json:"duration_s"`
 	Agents       int     `json:"agents"`
 	Contacts     int     `json:"contacts"`
@@ -71,7 +72,7 @@ type ServerFigures struct {
 func (r *runner) result(start time.Time) *Result {
 	d := r.cfg.Duration.Seconds()
 	res := &Result{
-		Target: r.env.API.Base(), Concurrency: r.cfg.Concurrency, RateTarget: r.cfg.Rate, WarmupSec: r.cfg.Warmup.Seconds(), SettleSec: r.settled.Seconds(), DurationSec: d,
+		Target: r.env.API.Base(), Concurrency: r.cfg.Concurrency, RateTarget: r.cfg.Rate, WarmupSec: r.cfg.Warmup.Seconds(), SettleSec: r.settled.Seconds(), Settled: r.settledOK, DurationSec: d,
 		Agents: len(r.env.Agents), Contacts: r.cfg.Contacts, Mix: r.cfg.Mix.String(), Batch: r.cfg.Batch,
 		Attempts: r.attempts.Load(), Acked: r.acked.Load(), Messages: r.messages.Load(), Statuses: r.statusAcks.Load(),
 		Unacked: r.unacked.Load(), Errors: r.errors.Snapshot(), Kinds: kindCounts(r.kinds.Snapshot()),
@@ -123,9 +124,12 @@ func (r *Result) WriteTable(w io.Writer) error {
 	}
 	row("senders (concurrency)", "%d", r.Concurrency)
 	row("target", "%s", rate)
-	if r.SettleSec > 0 {
+	switch {
+	case r.SettleSec > 0 && r.Settled:
 		row("warm-up / measured window", "%.0f s (+ %.1f s until its routing was done) / %.0f s", r.WarmupSec, r.SettleSec, r.DurationSec)
-	} else {
+	case r.SettleSec > 0:
+		row("warm-up / measured window", "%.0f s (+ %.1f s; its routing was NOT done) / %.0f s", r.WarmupSec, r.SettleSec, r.DurationSec)
+	default:
 		row("warm-up / measured window", "%.0f s / %.0f s", r.WarmupSec, r.DurationSec)
 	}
 	row("agents / contacts", "%d / %d", r.Agents, r.Contacts)

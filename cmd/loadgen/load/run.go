@@ -82,6 +82,7 @@ type runner struct {
 	// count when their attempt started in it.
 	windowStart, mainEnd atomic.Int64
 	settled              time.Duration // how long the window waited for the warm-up's routing
+	settledOK            bool          // and whether that routing was done when it opened
 
 	attempts, acked, messages, statusAcks, unacked atomic.Int64
 	ackedIn                                        atomic.Int64 // acknowledged within the window
@@ -175,7 +176,7 @@ func Run(ctx context.Context, env *Env, cfg Config) (*Result, error) {
 		defer close(windowDone)
 		sleepCtx(ctx, cfg.Warmup)
 		if cfg.Warmup > 0 && cfg.Settle > 0 {
-			r.settled = settle(ctx, env.API, cfg.Settle)
+			r.settled, r.settledOK = settle(ctx, env.API, cfg.Settle, cfg.Logf)
 		}
 		open := time.Now()
 		r.track.from.Store(open.UnixNano())
@@ -236,17 +237,22 @@ func Run(ctx context.Context, env *Env, cfg Config) (*Result, error) {
 }
 
 // settle waits, polling, until the server has no inbound job queued, or at most limit; it returns
-// how long it waited.
-func settle(ctx context.Context, api *API, limit time.Duration) time.Duration {
+// how long it waited and whether the queue emptied. A queue it cannot read ends the wait at once.
+func settle(ctx context.Context, api *API, limit time.Duration, logf func(string, ...any)) (time.Duration, bool) {
 	start := time.Now()
 	for time.Since(start) < limit && ctx.Err() == nil {
 		queued, err := api.QueuedJobs(ctx, "inbound")
-		if err == nil && !queued {
-			break
+		if err != nil {
+			logf("settle: the job queue cannot be read (%v): the window opens now", err)
+			return time.Since(start), false
+		}
+		if !queued {
+			return time.Since(start), true
 		}
 		sleepCtx(ctx, 250*time.Millisecond)
 	}
-	return time.Since(start)
+	logf("settle: inbound jobs still queued after %s: the window opens now", limit)
+	return time.Since(start), false
 }
 
 // connectAgents opens every agent's websocket, a few at a time.

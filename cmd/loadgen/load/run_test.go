@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -131,5 +132,37 @@ func TestDrainEndGivesUp(t *testing.T) {
 	}
 	if r.pending.Load() != 0 || len(r.waiting) != 0 {
 		t.Fatalf("%d still pending", r.pending.Load())
+	}
+}
+
+// TestSettleWaitsForTheInboundQueue: the window waits while the server lists a queued inbound job,
+// opens once the list is empty, and does not wait on a queue it cannot read.
+func TestSettleWaitsForTheInboundQueue(t *testing.T) {
+	var polls atomic.Int32
+	queued := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v1/jobs" || r.URL.Query().Get("state") != "queued" || r.URL.Query().Get("kind") != "inbound" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if polls.Add(1) <= 2 {
+			io.WriteString(w, `{"data":[{"id":7,"kind":"inbound","state":"queued"}],"next_cursor":""}`)
+			return
+		}
+		io.WriteString(w, `{"data":[],"next_cursor":""}`)
+	}))
+	defer queued.Close()
+	if waited, ok := settle(t.Context(), NewAPI(queued.URL, nil), time.Minute, t.Logf); !ok || polls.Load() != 3 {
+		t.Fatalf("settle: waited %s, settled %v, %d polls", waited, ok, polls.Load())
+	}
+
+	var refused atomic.Int32
+	forbidden := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		refused.Add(1)
+		http.Error(w, `{"error":{"code":"forbidden","message":"Admins only."}}`, http.StatusForbidden)
+	}))
+	defer forbidden.Close()
+	if waited, ok := settle(t.Context(), NewAPI(forbidden.URL, nil), time.Minute, t.Logf); ok || refused.Load() != 1 {
+		t.Fatalf("an unreadable queue: waited %s, settled %v, %d requests", waited, ok, refused.Load())
 	}
 }
