@@ -144,8 +144,9 @@ func newCommonBatch(items []switchboard.ChannelInbound, results []*switchboard.I
 		restStatuses: make([][]switchboard.StatusUpdate, len(items)), wamids: map[int64][]string{}, updateWamids: map[int64][]string{},
 		now: now, names: map[int64]string{}}
 	seen, seenUpdate, reactors := map[string]bool{}, map[string]bool{}, map[string]bool{}
-	addUpdate := func(u messageUpdate, ch int64, wamid string) {
+	addUpdate := func(u messageUpdate) {
 		b.updates = append(b.updates, u)
+		ch, wamid := u.ch.ID, u.wamid()
 		if key := storedKey(ch, wamid); !seenUpdate[key] {
 			seenUpdate[key] = true
 			if b.updateWamids[ch] == nil {
@@ -158,7 +159,7 @@ func newCommonBatch(items []switchboard.ChannelInbound, results []*switchboard.I
 		for j := range it.Batch.Messages {
 			m := &it.Batch.Messages[j]
 			if updates && m.Reaction != nil && m.Reaction.TargetExternalID != "" && m.WaID != "" && m.NumberChange == nil {
-				addUpdate(messageUpdate{item: i, ch: it.Channel, reaction: m}, it.Channel.ID, m.Reaction.TargetExternalID)
+				addUpdate(messageUpdate{item: i, ch: it.Channel, reaction: m})
 				reactors[m.WaID] = true
 				continue
 			}
@@ -183,7 +184,7 @@ func newCommonBatch(items []switchboard.ChannelInbound, results []*switchboard.I
 				b.restStatuses[i] = append(b.restStatuses[i], *st)
 				continue
 			}
-			addUpdate(messageUpdate{item: i, ch: it.Channel, status: st}, it.Channel.ID, st.ExternalID)
+			addUpdate(messageUpdate{item: i, ch: it.Channel, status: st})
 		}
 	}
 	sort.Strings(b.waIDs)

@@ -32,9 +32,8 @@ func (u *messageUpdate) wamid() string {
 const (
 	// pgLockMessages locks the channel's messages with these wamids, each found by itself on the
 	// unique (channel_id, external_id) index (see pgStoredWamids), in the order of the sorted array.
-	pgLockMessages = `SELECT m.* FROM unnest($2::text[]) WITH ORDINALITY AS w(wamid, n)
-CROSS JOIN LATERAL (SELECT ` + pgMessageColumns + ` FROM messages WHERE channel_id = $1 AND external_id = w.wamid LIMIT 1 FOR UPDATE) m
-ORDER BY w.n`
+	pgLockMessages = `SELECT m.* FROM unnest($2::text[]) AS w(wamid)
+CROSS JOIN LATERAL (SELECT ` + pgMessageColumns + ` FROM messages WHERE channel_id = $1 AND external_id = w.wamid LIMIT 1 FOR UPDATE) m`
 	// pgUpdateMessages writes what statuses and reactions change, whole: the rows are locked.
 	pgUpdateMessages = `UPDATE messages SET status = v.status, status_rank = v.status_rank, sent_at = v.sent_at, delivered_at = v.delivered_at,
   read_at = v.read_at, played_at = v.played_at, failed_at = v.failed_at, error_code = v.error_code, error_title = v.error_title,
