@@ -45,6 +45,10 @@ type Config struct {
 	IngestQueues int `env:"SWITCHBOARD_INGEST_QUEUES"`
 	// DebugAddr, when set, serves Go's profiler (net/http/pprof) on a loopback address for operators.
 	DebugAddr string `env:"SWITCHBOARD_DEBUG_ADDR"`
+	// TrustedProxies lists the reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For
+	// header names the client. Unset, the client is the connection's peer and the header is ignored:
+	// otherwise anyone could name a new address per request and escape the sign-in limit.
+	TrustedProxies string `env:"SWITCHBOARD_TRUSTED_PROXIES"`
 }
 
 // Load reads the configuration from getenv, then from flags in args (which override the environment),
@@ -175,7 +179,39 @@ func (c *Config) Validate() error {
 			bad("SWITCHBOARD_DEBUG_ADDR %q: want a loopback host:port such as 127.0.0.1:6060 (the profiler must not be public)", c.DebugAddr)
 		}
 	}
+	if _, err := c.TrustedProxyNets(); err != nil {
+		bad("SWITCHBOARD_TRUSTED_PROXIES %q: %v", c.TrustedProxies, err)
+	}
 	return errors.Join(errs...)
+}
+
+// TrustedProxyNets parses TrustedProxies: each comma-separated entry is an IP address or a CIDR range.
+func (c *Config) TrustedProxyNets() ([]*net.IPNet, error) {
+	var nets []*net.IPNet
+	for _, entry := range strings.Split(c.TrustedProxies, ",") {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		if !strings.Contains(entry, "/") {
+			ip := net.ParseIP(entry)
+			if ip == nil {
+				return nil, fmt.Errorf("%q is neither an IP address nor a CIDR range such as 10.0.0.0/8", entry)
+			}
+			bits := 8 * net.IPv6len
+			if ip.To4() != nil {
+				ip, bits = ip.To4(), 8*net.IPv4len
+			}
+			nets = append(nets, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+			continue
+		}
+		_, n, err := net.ParseCIDR(entry)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an IP address nor a CIDR range such as 10.0.0.0/8", entry)
+		}
+		nets = append(nets, n)
+	}
+	return nets, nil
 }
 
 // redactURLError drops the URL (which may hold a password) from a url.Parse error.
@@ -235,6 +271,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Float64("send_rate", c.SendRate),
 		slog.Int("ingest_queues", c.IngestQueues),
 		slog.String("debug_addr", c.DebugAddr),
+		slog.String("trusted_proxies", c.TrustedProxies),
 	)
 }
 

@@ -36,18 +36,19 @@ func TestLoadPostgresTurnsSandboxOff(t *testing.T) {
 
 func TestLoadReportsEveryProblem(t *testing.T) {
 	_, err := Load(getenv(map[string]string{
-		"DATABASE_URL":              "postgres://u:p@[::1:5432/db",
-		"SWITCHBOARD_ADDR":          ":99999",
-		"SWITCHBOARD_LOG_LEVEL":     "chatty",
-		"SWITCHBOARD_WORKERS":       "many",
-		"SWITCHBOARD_DEBUG_ADDR":    "0.0.0.0:6060",
-		"SWITCHBOARD_INGEST_QUEUES": "-1",
+		"DATABASE_URL":                "postgres://u:p@[::1:5432/db",
+		"SWITCHBOARD_ADDR":            ":99999",
+		"SWITCHBOARD_LOG_LEVEL":       "chatty",
+		"SWITCHBOARD_WORKERS":         "many",
+		"SWITCHBOARD_DEBUG_ADDR":      "0.0.0.0:6060",
+		"SWITCHBOARD_INGEST_QUEUES":   "-1",
+		"SWITCHBOARD_TRUSTED_PROXIES": "10.0.0.1, proxy.local",
 	}), nil)
 	if err == nil {
 		t.Fatal("bad configuration accepted")
 	}
 	msg := err.Error()
-	for _, want := range []string{"DATABASE_URL", "SWITCHBOARD_ADDR", "SWITCHBOARD_LOG_LEVEL", "SWITCHBOARD_WORKERS", "SWITCHBOARD_DEBUG_ADDR", "SWITCHBOARD_INGEST_QUEUES"} {
+	for _, want := range []string{"DATABASE_URL", "SWITCHBOARD_ADDR", "SWITCHBOARD_LOG_LEVEL", "SWITCHBOARD_WORKERS", "SWITCHBOARD_DEBUG_ADDR", "SWITCHBOARD_INGEST_QUEUES", "SWITCHBOARD_TRUSTED_PROXIES"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error does not name %s:\n%s", want, msg)
 		}
@@ -99,6 +100,29 @@ func TestDebugAddrIsLoopbackOnly(t *testing.T) {
 		_, err := Load(getenv(map[string]string{"SWITCHBOARD_DEBUG_ADDR": addr}), nil)
 		if (err == nil) != ok {
 			t.Errorf("%q: err %v, want accepted %v", addr, err, ok)
+		}
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	cfg, err := Load(getenv(map[string]string{"SWITCHBOARD_TRUSTED_PROXIES": " 10.0.0.0/8, 192.168.1.10 ,::1,"}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nets, err := cfg.TrustedProxyNets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, n := range nets {
+		got = append(got, n.String())
+	}
+	if want := "10.0.0.0/8 192.168.1.10/32 ::1/128"; strings.Join(got, " ") != want {
+		t.Errorf("trusted proxies = %v, want %s", got, want)
+	}
+	for _, bad := range []string{"10.0.0.0/33", "proxy", "10.0.0"} {
+		if _, err := Load(getenv(map[string]string{"SWITCHBOARD_TRUSTED_PROXIES": bad}), nil); err == nil {
+			t.Errorf("%q accepted", bad)
 		}
 	}
 }

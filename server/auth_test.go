@@ -1,11 +1,13 @@
 package server_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
 	"switchboard"
+	"switchboard/config"
 	"switchboard/store"
 	"switchboard/store/storetest"
 )
@@ -84,6 +86,43 @@ func TestLoginRateLimit(t *testing.T) {
 	}
 	// The right password is refused too while the account is limited: guessing gains nothing.
 	anon.do("POST", "/api/v1/auth/login", map[string]string{"email": "ada@example.com", "password": adminPassword}).wantStatus(http.StatusTooManyRequests)
+}
+
+// TestLoginLimitByClientAddress: the per-address sign-in limit counts the connection's peer, so a
+// forged X-Forwarded-For (a new address per request) does not escape it; behind a configured trusted
+// proxy, the forwarded address is the client's. Each attempt names another account, so only the
+// per-address limit can apply.
+func TestLoginLimitByClientAddress(t *testing.T) {
+	wrongLogins := func(ts *testServer, forwarded func(i int) string) (limitedAt int) {
+		anon := ts.anonymous()
+		for i := range 30 {
+			res := anon.doWith("POST", "/api/v1/auth/login",
+				map[string]string{"email": fmt.Sprintf("nobody%d@example.com", i), "password": "guess"},
+				map[string]string{"X-Forwarded-For": forwarded(i)})
+			if res.Status == http.StatusTooManyRequests {
+				return i
+			}
+			res.wantStatus(http.StatusUnauthorized)
+		}
+		return -1
+	}
+	rotating := func(i int) string { return fmt.Sprintf("203.0.113.%d", i+1) }
+
+	direct := newTestServer(t, storetest.SQLite(t, storetest.Options{}))
+	if at := wrongLogins(direct, rotating); at < 0 {
+		t.Fatal("rotating X-Forwarded-For escaped the per-address sign-in limit")
+	}
+
+	proxied := newTestServerConfig(t, storetest.SQLite(t, storetest.Options{}), switchboard.SystemClock{},
+		func(cfg *config.Config) { cfg.TrustedProxies = "127.0.0.1" })
+	if at := wrongLogins(proxied, rotating); at >= 0 {
+		t.Fatalf("behind a trusted proxy, distinct clients were limited together (at attempt %d)", at)
+	}
+	// A client behind the proxy is still limited by its own address, whatever it prepends itself.
+	spoofing := func(i int) string { return rotating(i) + ", 198.51.100.7" }
+	if at := wrongLogins(proxied, spoofing); at < 0 {
+		t.Fatal("a client behind the trusted proxy escaped the limit by prepending addresses")
+	}
 }
 
 // TestAccessControl: no session → 401; an agent on an admin route → 403; a cookie write without the

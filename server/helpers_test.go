@@ -36,8 +36,17 @@ func newTestServer(t *testing.T, st *store.Store) *testServer {
 // newTestServerClock is newTestServer with the clock the server reads (the 24-hour window).
 func newTestServerClock(t *testing.T, st *store.Store, clock switchboard.Clock) *testServer {
 	t.Helper()
+	return newTestServerConfig(t, st, clock, nil)
+}
+
+// newTestServerConfig is newTestServerClock with a change to the test configuration.
+func newTestServerConfig(t *testing.T, st *store.Store, clock switchboard.Clock, change func(*config.Config)) *testServer {
+	t.Helper()
 	ts := &testServer{t: t, Store: st, clock: clock}
 	cfg := &config.Config{PublicURL: "http://localhost:8080", SessionTTL: 30 * 24 * time.Hour}
+	if change != nil {
+		change(cfg)
+	}
 	srv := server.New(server.Options{Config: cfg, Store: st, Clock: clock, Web: http.NotFoundHandler(),
 		Inbound:   pipeline.NewInbound(pipeline.InboundOptions{Store: st}),
 		Outbound:  pipeline.NewOutbound(pipeline.OutboundOptions{Store: st, Clock: ts.clock}),

@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -103,6 +104,7 @@ func New(opts Options) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
+	e.IPExtractor = clientIP(opts.Config)
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 		Generator: func() string { return randomToken(12) },
 	}))
@@ -118,6 +120,24 @@ func New(opts Options) *Server {
 	s.echo = e
 	s.routes()
 	return s
+}
+
+// clientIP says where a request comes from (the sign-in limit and the logs): the connection's peer,
+// unless it is one of the configured trusted proxies, whose X-Forwarded-For then names the client (the
+// nearest address that is not itself a trusted proxy). A forwarded header from anyone else is ignored.
+func clientIP(cfg *config.Config) echo.IPExtractor {
+	var nets []*net.IPNet
+	if cfg != nil {
+		nets, _ = cfg.TrustedProxyNets() // validated when the configuration was loaded
+	}
+	if len(nets) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	trust := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range nets {
+		trust = append(trust, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(trust...)
 }
 
 // ServeHTTP makes the server an http.Handler.
