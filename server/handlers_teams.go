@@ -28,7 +28,7 @@ func (s *Server) handleCreateTeam(c echo.Context) error {
 	if err := bind(c, &req); err != nil {
 		return err
 	}
-	t := &switchboard.Team{}
+	t := &switchboard.Team{AgentIDs: []int64{}}
 	if req.Name != nil {
 		t.Name = *req.Name
 	}
