@@ -38,8 +38,9 @@ const touchEvery = 5 * time.Minute
 
 // principal is who is making a request.
 type principal struct {
-	Agent   *switchboard.Agent
-	Session *switchboard.Session // nil for bearer tokens
+	Agent     *switchboard.Agent
+	Session   *switchboard.Session // nil for bearer tokens
+	TokenHash string               // the bearer token's hash; "" for sessions
 }
 
 const principalKey = "switchboard.principal"
@@ -107,11 +108,12 @@ func (s *Server) authenticate(c echo.Context) (*principal, error) {
 		if !ok || !strings.HasPrefix(raw, tokenPrefix) {
 			return nil, switchboard.Errorf(switchboard.EUNAUTHORIZED, "Use Authorization: Bearer <API token>.")
 		}
-		_, agent, err := s.store.TokenAgent(ctx, sha256Hex(strings.TrimSpace(raw)))
+		hash := sha256Hex(strings.TrimSpace(raw))
+		_, agent, err := s.store.TokenAgent(ctx, hash)
 		if err != nil {
 			return nil, err
 		}
-		return &principal{Agent: agent}, nil
+		return &principal{Agent: agent, TokenHash: hash}, nil
 	}
 	ck, err := c.Cookie(SessionCookie)
 	if err != nil || ck.Value == "" {

@@ -66,6 +66,7 @@ type EventBroker interface {
 type HubStore interface {
 	Agent(ctx context.Context, id int64) (*switchboard.Agent, error)
 	SessionAgent(ctx context.Context, id string) (*switchboard.Session, *switchboard.Agent, error)
+	TokenAgent(ctx context.Context, hash string) (*switchboard.APIToken, *switchboard.Agent, error)
 	AgentChannelIDs(ctx context.Context, agentID int64) ([]int64, error)
 	Conversation(ctx context.Context, id int64) (*switchboard.Conversation, error)
 	EventsAfter(ctx context.Context, seq int64, limit int) ([]switchboard.Event, error)

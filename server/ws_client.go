@@ -25,6 +25,7 @@ type client struct {
 	out       *coalescingConn // conn's network connection, for sending queued frames together
 	agentID   int64
 	sessionID string // "" for bearer tokens
+	tokenHash string // "" for sessions
 	agent     atomic.Pointer[switchboard.Agent]
 	channels  atomic.Pointer[map[int64]struct{}]
 	ctx       context.Context
@@ -70,6 +71,7 @@ func (h *Hub) newClient(ctx context.Context, p *principal) (*client, error) {
 	if p.Session != nil {
 		c.sessionID = p.Session.ID
 	}
+	c.tokenHash = p.TokenHash
 	c.agent.Store(p.Agent)
 	c.setChannels(ids)
 	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))

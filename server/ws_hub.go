@@ -241,7 +241,8 @@ func (h *Hub) deliver(ev switchboard.Event) {
 }
 
 // refreshAll re-reads, per connected agent, the account (disabled or deleted: disconnected; role
-// changes apply), the channel memberships and, for cookie sessions, whether the session still lives.
+// changes apply), the channel memberships, and whether the client's cookie session or API token still
+// lives (signed out, revoked or expired: disconnected).
 func (h *Hub) refreshAll(ctx context.Context) {
 	h.mu.Lock()
 	byAgent := map[int64][]*client{}
@@ -272,11 +273,15 @@ func (h *Hub) refreshAll(ctx context.Context) {
 		for _, c := range clients {
 			c.agent.Store(agent)
 			c.setChannels(ids)
-			if c.sessionID == "" {
-				continue
-			}
-			if _, _, err := h.opts.Store.SessionAgent(ctx, c.sessionID); switchboard.IsCode(err, switchboard.EUNAUTHORIZED) {
-				h.drop(c, websocket.ClosePolicyViolation, "session ended")
+			switch {
+			case c.sessionID != "":
+				if _, _, err := h.opts.Store.SessionAgent(ctx, c.sessionID); switchboard.IsCode(err, switchboard.EUNAUTHORIZED) {
+					h.drop(c, websocket.ClosePolicyViolation, "session ended")
+				}
+			case c.tokenHash != "":
+				if _, _, err := h.opts.Store.TokenAgent(ctx, c.tokenHash); switchboard.IsCode(err, switchboard.EUNAUTHORIZED) {
+					h.drop(c, websocket.ClosePolicyViolation, "API token revoked")
+				}
 			}
 		}
 	}
