@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -188,7 +189,9 @@ func (h *Hub) serveWS(s *Server) echo.HandlerFunc {
 	}
 }
 
-// sameOrigin reports whether an Origin header names the public URL's scheme, host and port.
+// sameOrigin reports whether an Origin header names the public URL's scheme, host and port. When the
+// public URL is a loopback address (the embedded default, http://localhost:8080), any loopback name for
+// the same port is the same machine's page: localhost, 127.0.0.1 and [::1] are interchangeable.
 func sameOrigin(origin, publicURL string) bool {
 	o, err := url.Parse(origin)
 	if err != nil || o.Host == "" {
@@ -198,18 +201,29 @@ func sameOrigin(origin, publicURL string) bool {
 	if err != nil || p.Host == "" {
 		return false
 	}
-	return strings.EqualFold(o.Scheme, p.Scheme) && hostPort(o) == hostPort(p)
+	if !strings.EqualFold(o.Scheme, p.Scheme) || originPort(o) != originPort(p) {
+		return false
+	}
+	oh, ph := strings.ToLower(o.Hostname()), strings.ToLower(p.Hostname())
+	return oh == ph || loopback(oh) && loopback(ph)
 }
 
-func hostPort(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		port = "80"
-		if strings.EqualFold(u.Scheme, "https") {
-			port = "443"
-		}
+func originPort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
 	}
-	return strings.ToLower(u.Hostname()) + ":" + port
+	if strings.EqualFold(u.Scheme, "https") {
+		return "443"
+	}
+	return "80"
+}
+
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // errorData is the data of an error frame: the same code and message as the REST API's errors.

@@ -196,3 +196,31 @@ func TestWSHubStop(t *testing.T) {
 		t.Fatalf("dial after stop: %v", err)
 	}
 }
+
+func TestSameOrigin(t *testing.T) {
+	cases := []struct {
+		origin, public string
+		same           bool
+	}{
+		{"https://support.example.com", "https://support.example.com", true},
+		{"https://SUPPORT.example.com:443", "https://support.example.com", true},
+		{"http://support.example.com", "https://support.example.com", false},
+		{"https://support.example.com:8443", "https://support.example.com", false},
+		{"https://evil.example", "https://support.example.com", false},
+		{"https://support.example.com.evil.example", "https://support.example.com", false},
+		{"", "https://support.example.com", false},
+		{"null", "https://support.example.com", false},
+		// The embedded default: any loopback name of the same port is the same machine's page.
+		{"http://127.0.0.1:8080", "http://localhost:8080", true},
+		{"http://[::1]:8080", "http://localhost:8080", true},
+		{"http://localhost:8080", "http://127.0.0.1:8080", true},
+		{"http://127.0.0.1:9090", "http://localhost:8080", false},
+		{"http://192.168.1.5:8080", "http://localhost:8080", false},
+		{"http://127.0.0.1", "https://support.example.com", false},
+	}
+	for _, tc := range cases {
+		if got := sameOrigin(tc.origin, tc.public); got != tc.same {
+			t.Errorf("sameOrigin(%q, %q) = %v, want %v", tc.origin, tc.public, got, tc.same)
+		}
+	}
+}
