@@ -72,3 +72,31 @@ func (a *AIAgent) Validate() error {
 	}
 	return p.Err()
 }
+
+// Endpoint returns the chat API base URL and key this agent calls, given the server's defaults. An
+// empty base URL or key takes the server's, but the server's key only goes to the server's own base
+// URL: an agent pointed at another host (a local Ollama, say) with no key of its own sends none, rather
+// than handing the server's OpenAI key to that host.
+func (a *AIAgent) Endpoint(serverBaseURL, serverAPIKey string) (baseURL, apiKey string) {
+	baseURL, apiKey = a.BaseURL, a.APIKey
+	if baseURL == "" {
+		baseURL = serverBaseURL
+	}
+	if apiKey == "" && !a.HasAPIKey && sameEndpoint(baseURL, serverBaseURL) {
+		apiKey = serverAPIKey
+	}
+	return baseURL, apiKey
+}
+
+// sameEndpoint compares two base URLs, ignoring the case of scheme and host and a trailing slash.
+func sameEndpoint(a, b string) bool {
+	norm := func(s string) string {
+		u, err := url.Parse(strings.TrimRight(strings.TrimSpace(s), "/"))
+		if err != nil {
+			return s
+		}
+		u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+		return u.String()
+	}
+	return norm(a) == norm(b)
+}

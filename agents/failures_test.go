@@ -163,6 +163,7 @@ func TestServerWithoutTools(t *testing.T) {
 
 func TestAgentSettings(t *testing.T) {
 	t.Run("defaults", func(t *testing.T) { testAgentDefaults(t) })
+	t.Run("the server's key stays with the server's base URL", func(t *testing.T) { testServerKeyStaysHome(t) })
 	t.Run("disabled and deleted", func(t *testing.T) { testAgentGone(t) })
 }
 
@@ -180,6 +181,28 @@ func testAgentDefaults(t *testing.T) {
 		r := e.ai.Requests()[0]
 		if r.Authorization != "Bearer "+agentKey || r.Chat.Temperature == nil || *r.Chat.Temperature > 0.001 {
 			t.Fatalf("request: %s %v", r.Authorization, r.Chat.Temperature)
+		}
+	})
+}
+
+// testServerKeyStaysHome: an agent pointed at another server (a local Ollama, say) without a key of its
+// own sends no key, rather than the server's OpenAI key. (The fake wants agentKey, so it answers 401
+// and the agent hands off: the point is what the request carried.)
+func testServerKeyStaysHome(t *testing.T) {
+	each(t, func(a *switchboard.AIAgent, o *agents.Options) {
+		o.DefaultBaseURL, o.DefaultAPIKey = "https://api.openai.com/v1", agentKey
+		a.APIKey = ""
+	}, func(t *testing.T, e *env) {
+		convID, msgID := e.text("Hi")
+		e.reply(convID, msgID)
+		reqs := e.ai.Requests()
+		if len(reqs) == 0 {
+			t.Fatal("the agent's server was never called")
+		}
+		for _, r := range reqs {
+			if strings.Contains(r.Authorization, agentKey) {
+				t.Fatalf("the server's key went to the agent's own server: %q", r.Authorization)
+			}
 		}
 	})
 }

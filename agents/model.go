@@ -29,13 +29,7 @@ type verdict struct {
 // job is retried later instead of handing off.
 func (r *Runtime) think(ctx context.Context, rn *run, recent []*switchboard.Message) (verdict, error) {
 	a := rn.agent
-	base, key := a.BaseURL, a.APIKey
-	if base == "" {
-		base = r.baseURL
-	}
-	if key == "" {
-		key = r.apiKey
-	}
+	base, key := a.Endpoint(r.baseURL, r.apiKey)
 	cfg := openai.DefaultConfig(key)
 	cfg.BaseURL = base
 	cfg.HTTPClient = r.http

@@ -88,15 +88,15 @@ type aiAgentView struct {
 func (s *Server) aiAgentView(a *switchboard.AIAgent) aiAgentView {
 	cp := *a
 	cp.APIKey = ""
-	v := aiAgentView{AIAgent: &cp, EffectiveBaseURL: a.BaseURL}
-	if v.EffectiveBaseURL == "" {
-		v.EffectiveBaseURL = "https://api.openai.com/v1"
-		if s.cfg != nil && s.cfg.OpenAIBaseURL != "" {
-			v.EffectiveBaseURL = s.cfg.OpenAIBaseURL
+	serverBase, serverKey := "https://api.openai.com/v1", ""
+	if s.cfg != nil {
+		serverKey = s.cfg.OpenAIAPIKey
+		if s.cfg.OpenAIBaseURL != "" {
+			serverBase = s.cfg.OpenAIBaseURL
 		}
 	}
-	v.UsesServerAPIKey = !a.HasAPIKey && s.cfg != nil && s.cfg.OpenAIAPIKey != ""
-	return v
+	base, key := cp.Endpoint(serverBase, serverKey)
+	return aiAgentView{AIAgent: &cp, EffectiveBaseURL: base, UsesServerAPIKey: !cp.HasAPIKey && key != ""}
 }
 
 func (s *Server) handleCreateAIAgent(c echo.Context) error {
