@@ -106,7 +106,28 @@ func TestServeEmbeddedAndShutdown(t *testing.T) {
 		t.Fatalf("the first admin from the environment cannot sign in: %v %v", err, res)
 	}
 	res.Body.Close()
+
+	// A request in flight when the shutdown starts is finished, not cut: its body is still arriving.
+	body, bodyW := io.Pipe()
+	inFlight := make(chan *http.Response, 1)
+	go func() {
+		res, err := http.Post(base+"/api/v1/auth/login", "application/json", body)
+		if err != nil {
+			t.Errorf("the request in flight failed: %v", err)
+		}
+		inFlight <- res
+	}()
+	bodyW.Write([]byte(`{"email":"admin@example.com",`))
+	time.Sleep(100 * time.Millisecond) // the server has the request's head
 	cancel()
+	time.Sleep(100 * time.Millisecond) // the shutdown has begun
+	bodyW.Write([]byte(`"password":"correct-horse-battery"}`))
+	bodyW.Close()
+	if res := <-inFlight; res == nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("the request in flight during shutdown: %v", res)
+	} else {
+		res.Body.Close()
+	}
 	select {
 	case err := <-done:
 		if err != nil {
