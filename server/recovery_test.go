@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -55,5 +56,35 @@ func TestPanicBecomesA500(t *testing.T) {
 	}
 	if res, err := http.Get(hs.URL + "/healthz"); err != nil || res.StatusCode != http.StatusOK {
 		t.Fatalf("the server stopped serving after a panic: %v %v", err, res)
+	}
+}
+
+// TestRequestIDs: every answer carries a request id; a caller's plain id (a proxy's) is kept, anything
+// else is replaced by the server's own.
+func TestRequestIDs(t *testing.T) {
+	srv := server.New(server.Options{Config: &config.Config{PublicURL: "http://localhost:8080"},
+		Store: storetest.SQLite(t, storetest.Options{}), Web: http.NotFoundHandler()})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	for _, tc := range []struct{ sent, want string }{
+		{"", ""},
+		{"edge-7f3a.42_x", "edge-7f3a.42_x"},
+		{"with space", ""},
+		{`evil","level":"ERROR`, ""},
+		{strings.Repeat("a", 65), ""},
+	} {
+		req, _ := http.NewRequest("GET", hs.URL+"/healthz", nil)
+		if tc.sent != "" {
+			req.Header.Set("X-Request-Id", tc.sent)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		got := res.Header.Get("X-Request-Id")
+		if got == "" || (tc.want != "" && got != tc.want) || (tc.want == "" && got == tc.sent) {
+			t.Errorf("sent %q: request id %q, want %q", tc.sent, got, cmp.Or(tc.want, "a new one"))
+		}
 	}
 }

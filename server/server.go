@@ -105,6 +105,7 @@ func New(opts Options) *Server {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
 	e.IPExtractor = clientIP(opts.Config)
+	e.Pre(dropUnsafeRequestID)
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 		Generator: func() string { return randomToken(12) },
 	}))
@@ -120,6 +121,31 @@ func New(opts Options) *Server {
 	s.echo = e
 	s.routes()
 	return s
+}
+
+// dropUnsafeRequestID keeps a caller's X-Request-Id (a proxy's, to follow a request across services)
+// only when it is a plain token of at most 64 characters; anything else is replaced by our own id, so
+// the logs and error messages never carry arbitrary client text.
+func dropUnsafeRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Request().Header
+		if id := h.Get(echo.HeaderXRequestID); id != "" && !plainRequestID(id) {
+			h.Del(echo.HeaderXRequestID)
+		}
+		return next(c)
+	}
+}
+
+func plainRequestID(id string) bool {
+	if len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // clientIP says where a request comes from (the sign-in limit and the logs): the connection's peer,
