@@ -6,17 +6,17 @@ require (
 	github.com/caarlos0/env/v11 v11.4.2
 	github.com/go-playground/validator/v10 v10.30.6
 	github.com/gorilla/websocket v1.5.3
-	github.com/jackc/pgx/v5 v5.12.0
+	github.com/jackc/pgx/v5 v5.12.0 // PostgreSQL driver under gorm.io/driver/postgres, also used directly for LISTEN/NOTIFY; pinned (DESIGN §3)
 	github.com/labstack/echo/v4 v4.16.0
-	github.com/ncruces/go-sqlite3 v0.35.6
-	github.com/ncruces/go-sqlite3/gormlite v0.34.0
-	github.com/pressly/goose/v3 v3.29.0
+	github.com/ncruces/go-sqlite3 v0.35.6 // pure-Go SQLite (CGO_ENABLED=0), best concurrent read/write mix measured here; matches gormlite v0.34
+	github.com/ncruces/go-sqlite3/gormlite v0.34.0 // pinned: v0.36 does not download from this module proxy (a partial mirror)
+	github.com/pressly/goose/v3 v3.29.0 // embedded SQL migrations, one folder per dialect; checked to download and build here
 	github.com/prometheus/client_golang v1.25.0
 	github.com/sashabaranov/go-openai v1.43.0
 	golang.org/x/crypto v0.58.0
 	golang.org/x/time v0.16.0
-	gorm.io/driver/postgres v1.6.3
-	gorm.io/gorm v1.31.2
+	gorm.io/driver/postgres v1.6.3 // with pgx/v5 v5.12.0: the versions checked to download and build here
+	gorm.io/gorm v1.31.2 // one store for both databases; checked with both dialectors above
 )
 
 require (

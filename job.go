@@ -8,7 +8,8 @@ import (
 
 // Job states. A job is queued until a worker claims it (running, with a lease); a finished job is
 // deleted, and one whose last attempt failed stays dead, visible to admins. A running job whose lease
-// expired is taken again by another worker.
+// expired (its worker stopped) is taken again by another worker, or buried (dead) when that was its
+// last attempt.
 const (
 	JobQueued  = "queued"
 	JobRunning = "running"

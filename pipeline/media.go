@@ -82,37 +82,63 @@ func (m *Media) Path(sha256Hex string) string {
 // attachment as it was stored; the store changes it only while it is still pending, so a job run
 // twice (its lease expired) changes nothing the second time.
 func (m *Media) Fetch(ctx context.Context, j *switchboard.Job) error {
+	p, err := m.pending(ctx, j)
+	if err != nil || p == nil {
+		return err
+	}
+	err = m.download(ctx, p)
+	if err == nil {
+		return nil
+	}
+	if j.Attempts >= j.MaxAttempts || finalFailure(err) {
+		m.unavailable(ctx, p)
+		return Permanent(err)
+	}
+	return err
+}
+
+// Buried is the media job's Buried hook (RunnerOptions.Buried): the worker downloading the attachment
+// stopped on the job's last attempt, so the attachment is marked unavailable, as a last failed attempt
+// would, rather than left pending for ever.
+func (m *Media) Buried(ctx context.Context, j *switchboard.Job) error {
+	p, err := m.pending(ctx, j)
+	if err != nil || p == nil {
+		return err
+	}
+	m.unavailable(ctx, p)
+	return nil
+}
+
+// pending reads the job's attachment, or nil when it is no longer pending.
+func (m *Media) pending(ctx context.Context, j *switchboard.Job) (*switchboard.MediaJob, error) {
 	var p switchboard.MediaJob
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
-		return Permanent(err)
+		return nil, Permanent(err)
 	}
 	if p.Media == nil || p.ChannelID == 0 {
 		// Queued by an earlier version: the attachment is read from its message.
 		msg, err := m.store.Message(ctx, p.MessageID)
 		if err != nil {
 			if switchboard.IsCode(err, switchboard.ENOTFOUND) {
-				return Permanent(err)
+				return nil, Permanent(err)
 			}
-			return err
+			return nil, err
 		}
 		p.ChannelID, p.Media = msg.ChannelID, msg.Media
 	}
 	if p.Media == nil || p.Media.Status != switchboard.MediaPending {
-		return nil
+		return nil, nil
 	}
-	err := m.download(ctx, &p)
-	if err == nil {
-		return nil
+	return &p, nil
+}
+
+// unavailable marks a pending attachment unavailable, so the agent sees why nothing shows.
+func (m *Media) unavailable(ctx context.Context, p *switchboard.MediaJob) {
+	media := *p.Media
+	media.Status = switchboard.MediaUnavailable
+	if _, events, err := m.store.ResolvePendingMedia(ctx, p.MessageID, media); err == nil {
+		publish(ctx, m.publisher, events)
 	}
-	if j.Attempts >= j.MaxAttempts || finalFailure(err) {
-		media := *p.Media
-		media.Status = switchboard.MediaUnavailable
-		if _, events, serr := m.store.ResolvePendingMedia(ctx, p.MessageID, media); serr == nil {
-			publish(ctx, m.publisher, events)
-		}
-		return Permanent(err)
-	}
-	return err
 }
 
 // download fetches the attachment with the channel's token. The channel comes from a short-lived

@@ -193,6 +193,22 @@ func TestMediaFetch(t *testing.T) {
 		}
 		f.events.take()
 
+		// Its worker stopped on the last attempt (the job was buried): the attachment is unavailable,
+		// announced once; a second report changes nothing.
+		crashed := f.receive(t, "wamid.crashed", "6234567890123456", f.fake.PutMedia("6234567890123456", "image/png", []byte("never")))
+		crashedJob := f.mediaJob(t, crashed)
+		for range 2 {
+			if err := f.media.Buried(ctx, crashedJob); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, _ := s.Message(ctx, crashed.ID); got.Media == nil || got.Media.Status != switchboard.MediaUnavailable {
+			t.Fatalf("after its job was buried: %+v", got.Media)
+		}
+		if evs := f.events.take(); len(evs) != 1 || evs[0].Type != switchboard.EventMessageUpdated {
+			t.Fatalf("a buried download announced %+v", evs)
+		}
+
 		// The database failing as the result is recorded: tried again (not the attachment given up).
 		flaky := &flakyMediaStore{Store: s}
 		m := pipeline.NewMedia(pipeline.MediaOptions{Store: flaky, Graph: &pipeline.Graph{Meta: f.client}, Dir: f.dir})

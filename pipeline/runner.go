@@ -1,10 +1,12 @@
 // Package pipeline is Switchboard's durable background work: a pool of workers that claims jobs from
 // the database and runs the handler registered for each kind. Jobs sharing a key (a conversation) run
 // one at a time and in order; a failed job is retried with exponential backoff until it is dead; a
-// job whose worker died is taken over when its lease expires.
+// job whose worker died is taken over when its lease expires, or buried (dead) when that was its last
+// attempt, and its kind's Buried hook makes the end visible.
 //
 //	enqueue (in the caller's transaction) ─commit─▶ JobSignal ─▶ idle worker ─▶ ClaimJob
 //	   ─▶ handler ─▶ CompleteJob | FailJob(backoff) | dead
+//	   ─▶ (expired on its last attempt) buried by the claim ─▶ Buried[kind] hook
 package pipeline
 
 import (
@@ -22,7 +24,8 @@ import (
 	"switchboard"
 )
 
-// JobStore is the storage the runner needs.
+// JobStore is the storage the runner needs. ClaimJob may return a job already dead: one whose lease
+// expired on its last attempt, buried by that claim; it is reported, never run.
 type JobStore interface {
 	ClaimJob(ctx context.Context, worker string, lease time.Duration) (*switchboard.Job, error)
 	CompleteJob(ctx context.Context, j *switchboard.Job) error
@@ -67,7 +70,13 @@ func RetryAfter(err error, d time.Duration) error { return retryAfterError{err, 
 type RunnerOptions struct {
 	Store    JobStore
 	Handlers map[string]Handler
-	Workers  int
+	// Buried holds, by job kind, what must happen when a job of that kind dies without its handler's
+	// verdict: its worker stopped (a crash, a kill, running out of memory) on the job's last attempt,
+	// so the claim that found the lease expired buried it. The handler never saw the job end; the
+	// hook makes that end visible (the send job's hook fails its message). It runs once, best effort: if
+	// it fails, the job is still listed dead for an admin to retry.
+	Buried  map[string]Handler
+	Workers int
 	// Lease is how long a claimed job stays with its worker before others may take it over; the
 	// worker extends it while the job runs.
 	Lease   time.Duration
@@ -178,6 +187,10 @@ func (r *Runner) work(ctx context.Context, worker string) {
 			r.idle(ctx)
 			continue
 		}
+		if j.State == switchboard.JobDead {
+			r.buried(ctx, log, j)
+			continue
+		}
 		r.run(ctx, log, j)
 	}
 }
@@ -250,6 +263,33 @@ func (r *Runner) run(ctx context.Context, log *slog.Logger, j *switchboard.Job) 
 	}
 	if r.opts.Metrics != nil {
 		r.opts.Metrics.JobFinished(j.Kind, outcome, time.Since(start))
+	}
+}
+
+// buried reports a job the claim found expired on its last attempt and buried, and runs its kind's
+// Buried hook, on a context of its own as a finished job's report is (shutdown must not skip it).
+func (r *Runner) buried(ctx context.Context, log *slog.Logger, j *switchboard.Job) {
+	log.Error("job dead: its worker stopped on its last attempt", "job_id", j.ID, "kind", j.Kind, "key", j.Key,
+		"attempts", j.Attempts, "last_leased_by", j.LeasedBy, "err", j.LastError)
+	if r.opts.Metrics != nil {
+		r.opts.Metrics.JobFinished(j.Kind, "dead", 0)
+	}
+	hook, ok := r.opts.Buried[j.Kind]
+	if !ok {
+		return
+	}
+	hookCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	err := func() (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+			}
+		}()
+		return hook(hookCtx, j)
+	}()
+	if err != nil {
+		log.Error("buried job's hook", "job_id", j.ID, "kind", j.Kind, "err", err)
 	}
 }
 

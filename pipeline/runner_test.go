@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -240,5 +241,96 @@ func TestRunnerWakesAWorkerPerJob(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFor(t, "the jobs", func() bool { return done.Load() == workers })
+	})
+}
+
+// TestRunnerBuriesASendWhoseWorkerKeepsDying: a send job whose worker dies on every attempt (killed,
+// out of memory) is buried by the claim after its last attempt's lease expires; the runner calls the
+// send job's Buried hook, so its message ends visibly failed (with a message.updated event) instead of
+// queued forever, and the conversation's next reply is sent.
+func TestRunnerBuriesASendWhoseWorkerKeepsDying(t *testing.T) {
+	clock := switchboard.NewManualClock(time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC))
+	storetest.EachWith(t, storetest.Options{Clock: clock}, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		f := newMediaFixture(t, s)
+		now := clock.Now()
+		in := switchboard.InboundMessage{WaID: "33612345678", ProfileName: "Marie", ExternalID: "wamid.hello", Timestamp: now,
+			Message: &switchboard.Message{Type: switchboard.TypeText, Text: "hello", ExternalID: "wamid.hello", Timestamp: &now}}
+		if _, err := s.IngestInbound(ctx, f.ch, &switchboard.InboundBatch{Messages: []switchboard.InboundMessage{in}}); err != nil {
+			t.Fatal(err)
+		}
+		for { // the inbound work is not under test: done
+			j, err := s.ClaimJob(ctx, "setup", time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j == nil {
+				break
+			}
+			if err := s.CompleteJob(ctx, j); err != nil {
+				t.Fatal(err)
+			}
+		}
+		convs, _, err := s.ListConversations(ctx, store.ConversationFilter{})
+		if err != nil || len(convs) != 1 {
+			t.Fatalf("conversations: %v %v", convs, err)
+		}
+		var replies []*switchboard.Message
+		for _, text := range []string{"first reply", "second reply"} {
+			m, _, err := s.QueueOutbound(ctx, &switchboard.Message{ConversationID: convs[0].ID, Sender: switchboard.SenderSystem,
+				Type: switchboard.TypeText, Text: text})
+			if err != nil {
+				t.Fatal(err)
+			}
+			replies = append(replies, m)
+		}
+		// The first reply's worker dies on every attempt: nothing reports, the leases expire.
+		for attempt := 1; attempt <= switchboard.SendMaxAttempts; attempt++ {
+			j, err := s.ClaimJob(ctx, "doomed-worker", 30*time.Second)
+			if err != nil || j == nil || j.Kind != switchboard.SendJobKind || j.Attempts != attempt {
+				t.Fatalf("attempt %d: %+v %v", attempt, j, err)
+			}
+			clock.Advance(31 * time.Second)
+		}
+		sender := pipeline.NewSender(pipeline.SenderOptions{Store: s, Graph: &pipeline.Graph{Meta: f.client}, Clock: clock, Publisher: f.events})
+		var handled atomic.Int32
+		stop := startRunner(t, pipeline.RunnerOptions{Store: s, Workers: 2, Lease: 10 * time.Second, Clock: clock,
+			Handlers: map[string]pipeline.Handler{switchboard.SendJobKind: func(ctx context.Context, j *switchboard.Job) error {
+				handled.Add(1)
+				return sender.Handle(ctx, j)
+			}},
+			Buried: map[string]pipeline.Handler{switchboard.SendJobKind: sender.Buried}})
+		defer stop()
+		waitFor(t, "the second reply to be sent", func() bool {
+			m, err := s.Message(ctx, replies[1].ID)
+			return err == nil && m.Status == switchboard.MsgSent
+		})
+		waitFor(t, "the first reply to fail", func() bool {
+			m, err := s.Message(ctx, replies[0].ID)
+			return err == nil && m.Status == switchboard.MsgFailed
+		})
+		first, _ := s.Message(ctx, replies[0].ID)
+		if first.Error == nil || first.Error.Title == "" || first.ExternalID != "" {
+			t.Fatalf("the buried reply must say why it failed: %+v", first)
+		}
+		if n := handled.Load(); n != 1 {
+			t.Fatalf("only the second reply's job runs, got %d runs", n)
+		}
+		if sent := f.fake.Sent(); len(sent) != 1 || sent[0].Message.Text == nil || sent[0].Message.Text.Body != "second reply" {
+			t.Fatalf("sent: %+v", sent)
+		}
+		failedEvent := false
+		for _, ev := range f.events.take() {
+			if ev.Type == switchboard.EventMessageUpdated && ev.ConversationID == convs[0].ID && strings.Contains(string(ev.Data), `"failed"`) {
+				failedEvent = true
+			}
+		}
+		if !failedEvent {
+			t.Fatal("the failure must be published to the agents")
+		}
+		dead, err := s.ListJobs(ctx, store.JobFilter{State: switchboard.JobDead})
+		if err != nil || len(dead) != 1 || dead[0].Kind != switchboard.SendJobKind || !strings.Contains(dead[0].LastError, "lease expired") {
+			t.Fatalf("dead jobs: %+v %v", dead, err)
+		}
 	})
 }

@@ -142,6 +142,36 @@ func (s *Sender) Handle(ctx context.Context, j *switchboard.Job) error {
 	return nil
 }
 
+// Buried is the send job's Buried hook (RunnerOptions.Buried): the worker sending the message stopped
+// (a crash, a kill) on the job's last attempt and the job was buried by a later claim, so no attempt
+// decided the message's fate. A message still queued is marked failed, because every reply must end
+// delivered or visibly failed; the agent can send it again. (Meta may have taken it just before the
+// worker stopped: the wamid was never recorded, so nobody can tell.) A message already sent or failed
+// is left alone.
+func (s *Sender) Buried(ctx context.Context, j *switchboard.Job) error {
+	var p switchboard.SendJob
+	if err := json.Unmarshal(j.Payload, &p); err != nil {
+		return err
+	}
+	msg, err := s.store.Message(ctx, p.MessageID)
+	if err != nil {
+		if switchboard.IsCode(err, switchboard.ENOTFOUND) {
+			return nil
+		}
+		return err
+	}
+	if msg.Status != switchboard.MsgQueued || msg.ExternalID != "" {
+		return nil
+	}
+	me := switchboard.MessageError{Title: "The message could not be sent: the server stopped while sending it (a crash or restart), on its last attempt."}
+	_, events, err := s.store.MarkFailed(ctx, msg.ID, me, s.clock.Now())
+	if err != nil {
+		return err
+	}
+	publish(ctx, s.publisher, events)
+	return nil
+}
+
 // graphFailure decides between retrying and failing the message for good.
 func (s *Sender) graphFailure(ctx context.Context, j *switchboard.Job, ch *switchboard.Channel, msg *switchboard.Message, err error) error {
 	me := messageErrorOf(err)

@@ -35,6 +35,10 @@ func translate(err error) error {
 		return switchboard.WrapError(switchboard.EUNAVAILABLE, "The request was cancelled or timed out.", err)
 	case errors.Is(err, sqlite3.BUSY), errors.Is(err, sqlite3.LOCKED):
 		return switchboard.WrapError(switchboard.EUNAVAILABLE, "The database is busy; try again.", err)
+	case errors.Is(err, sqlite3.CONSTRAINT_CHECK), errors.Is(err, sqlite3.CONSTRAINT_NOTNULL):
+		// PostgreSQL's 23514 and 23502 below. (SQLite's unique and foreign-key violations arrive as
+		// GORM's errors above: the dialector translates those two only.)
+		return switchboard.WrapError(switchboard.EINVALID, "A value is not allowed.", err)
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
@@ -50,6 +54,12 @@ func translate(err error) error {
 		case strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P") || pgErr.Code == "53300":
 			return switchboard.WrapError(switchboard.EUNAVAILABLE, "The database is unavailable.", err)
 		}
+	}
+	var sqliteErr *sqlite3.Error
+	if errors.As(err, &sqliteErr) {
+		// Any other SQLite error is a bug, not an outage (it has Temporary and Timeout methods, so it
+		// would pass for a network error below).
+		return switchboard.WrapError(switchboard.EINTERNAL, "", err)
 	}
 	var netErr net.Error
 	var connErr *pgconn.ConnectError

@@ -112,22 +112,48 @@ const (
 	claimQueued  = `SELECT j.id FROM jobs j WHERE j.state = 'queued' AND j.run_at <= ?
   AND NOT EXISTS (SELECT 1 FROM jobs p WHERE j.key <> '' AND p.key = j.key AND p.id < j.id AND p.state IN ('queued', 'running'))
   ORDER BY j.run_at, j.id LIMIT 1`
+	// exhausted is, in the claim's UPDATE, an expired job that has used all its attempts: it is
+	// buried rather than leased again. (Each SET expression reads the row as it was.)
+	exhausted = `state = 'running' AND attempts >= max_attempts`
+	// claimSet leases the chosen job, or buries it; migrations/postgres/00008_bury_expired_jobs.sql
+	// holds PostgreSQL's copy.
+	claimSet = `state = CASE WHEN ` + exhausted + ` THEN 'dead' ELSE 'running' END,
+  attempts = CASE WHEN ` + exhausted + ` THEN attempts ELSE attempts + 1 END,
+  lease_until = CASE WHEN ` + exhausted + ` THEN NULL ELSE ? END,
+  leased_by = CASE WHEN ` + exhausted + ` THEN leased_by ELSE ? END,
+  finished_at = CASE WHEN ` + exhausted + ` THEN ? ELSE finished_at END,
+  last_error = CASE WHEN ` + exhausted + ` THEN
+      CASE WHEN last_error = '' THEN
+        'lease expired ' || attempts || ' times: its worker stopped (crash, kill or lost connection) before finishing each attempt'
+      ELSE
+        'lease expired on the last attempt (' || attempts || ' of ' || max_attempts ||
+        '): its worker stopped (crash, kill or lost connection) before finishing; earlier: ' || substr(last_error, 1, 1500)
+      END
+    ELSE last_error END,
+  updated_at = ?`
 )
 
 // ClaimJob leases the next runnable job to worker for lease, or returns nil when none is due. A running
 // job whose lease expired (its worker died) is taken over first. It is one statement: the choice and
 // the lease are taken together, and finding nothing costs one round trip.
+//
+// A job whose worker keeps dying (a crash, a kill, running out of memory) never reports a failure, so
+// its expired leases are what count its attempts: when the claim finds an expired job that has used
+// them all, it buries it instead of taking it over. The job is returned dead (State JobDead, not
+// leased, last_error saying its lease expired), so that the caller can make its end visible (e.g. fail
+// the message a send job was sending) and claim again; the caller must not run it. Its key's next job
+// is runnable from then on.
 func (s *Store) ClaimJob(ctx context.Context, worker string, lease time.Duration) (*switchboard.Job, error) {
 	now := s.now()
 	var rows []jobRow
 	var err error
 	if s.dialect == "postgres" {
 		// The same statement with FOR UPDATE SKIP LOCKED, in a function that keeps it on its indexes
-		// (migrations/postgres/00006_claim_job.sql).
+		// (migrations/postgres/00006_claim_job.sql, 00008_bury_expired_jobs.sql).
 		err = s.conn(ctx).Raw(`SELECT * FROM switchboard_claim_job(?, ?, ?)`, now.Add(lease), worker, now).Scan(&rows).Error
 	} else {
-		err = s.conn(ctx).Raw(`UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, leased_by = ?, updated_at = ?
-WHERE id = COALESCE((`+claimExpired+`), (`+claimQueued+`)) RETURNING *`, now.Add(lease), worker, now, now, now).Scan(&rows).Error
+		err = s.conn(ctx).Raw(`UPDATE jobs SET `+claimSet+`
+WHERE id = COALESCE((`+claimExpired+`), (`+claimQueued+`)) RETURNING *`, now.Add(lease), worker, now, now, now, now).Scan(&rows).Error
 	}
 	if err != nil {
 		return nil, translate(err)
@@ -135,7 +161,11 @@ WHERE id = COALESCE((`+claimExpired+`), (`+claimQueued+`)) RETURNING *`, now.Add
 	if len(rows) == 0 {
 		return nil, nil
 	}
-	return rows[0].toDomain(), nil
+	j := rows[0].toDomain()
+	if j.State == switchboard.JobDead && j.Key != "" {
+		s.signalJobs(1) // the key's next job, if any, no longer waits for this one
+	}
+	return j, nil
 }
 
 // errLeaseLost is returned when a worker reports on a job whose lease another worker has taken over.

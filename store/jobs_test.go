@@ -381,3 +381,96 @@ func TestJobDeadWakesItsKeysNext(t *testing.T) {
 		}
 	})
 }
+
+// TestJobWhoseWorkerKeepsDyingIsBuried: a job whose worker dies on every attempt never reports a
+// failure; its expired leases count its attempts, and the claim that finds it out of attempts buries
+// it (dead, listed, with the reason) instead of taking it over forever, and its key's next job runs.
+func TestJobWhoseWorkerKeepsDyingIsBuried(t *testing.T) {
+	clock := switchboard.NewManualClock(time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC))
+	storetest.EachWith(t, storetest.Options{Clock: clock}, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		doomed := &switchboard.Job{Kind: "send", Key: "conv:1", MaxAttempts: 2}
+		next := &switchboard.Job{Kind: "send", Key: "conv:1"}
+		for _, j := range []*switchboard.Job{doomed, next} {
+			if err := s.EnqueueJob(ctx, j); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for attempt := 1; attempt <= 2; attempt++ {
+			j, err := s.ClaimJob(ctx, fmt.Sprintf("worker-%d", attempt), 30*time.Second)
+			if err != nil || j == nil || j.ID != doomed.ID || j.Attempts != attempt || j.State != switchboard.JobRunning {
+				t.Fatalf("attempt %d: claim %+v %v", attempt, j, err)
+			}
+			if j, _ := s.ClaimJob(ctx, "other", 30*time.Second); j != nil {
+				t.Fatalf("attempt %d: the key's next job must wait while the lease holds: %+v", attempt, j)
+			}
+			clock.Advance(31 * time.Second) // the worker dies: no report, no heartbeat
+		}
+		drainSignal(s)
+		buried, err := s.ClaimJob(ctx, "worker-3", 30*time.Second)
+		if err != nil || buried == nil || buried.ID != doomed.ID {
+			t.Fatalf("the exhausted job must be returned buried: %+v %v", buried, err)
+		}
+		if buried.State != switchboard.JobDead || buried.Attempts != 2 || buried.LeaseUntil != nil || buried.FinishedAt == nil ||
+			!buried.FinishedAt.Equal(clock.Now()) || buried.LastError != "lease expired 2 times: its worker stopped (crash, kill or lost connection) before finishing each attempt" {
+			t.Fatalf("buried job: %+v", buried)
+		}
+		select {
+		case <-s.JobSignal():
+		default:
+			t.Fatal("burying a job must wake a worker for its key's next job")
+		}
+		dead, err := s.ListJobs(ctx, store.JobFilter{State: switchboard.JobDead})
+		if err != nil || len(dead) != 1 || dead[0].ID != doomed.ID || dead[0].LastError != buried.LastError || dead[0].FinishedAt == nil {
+			t.Fatalf("dead jobs: %+v %v", dead, err)
+		}
+		j, err := s.ClaimJob(ctx, "worker-3", 30*time.Second)
+		if err != nil || j == nil || j.ID != next.ID || j.State != switchboard.JobRunning || j.Attempts != 1 {
+			t.Fatalf("the key's next job runs after the burial: %+v %v", j, err)
+		}
+		if err := s.CompleteJob(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+		if j, _ := s.ClaimJob(ctx, "worker-3", 30*time.Second); j != nil {
+			t.Fatalf("a buried job is never claimed again: %+v", j)
+		}
+		if at, ok, err := s.NextJobAt(ctx); err != nil || ok {
+			t.Fatalf("a buried job is never due: %v %v %v", at, ok, err)
+		}
+		// Retried by an admin, it runs again with fresh attempts.
+		if err := s.RetryJob(ctx, doomed.ID); err != nil {
+			t.Fatal(err)
+		}
+		if j, _ := s.ClaimJob(ctx, "worker-4", 30*time.Second); j == nil || j.ID != doomed.ID || j.Attempts != 1 || j.State != switchboard.JobRunning {
+			t.Fatalf("a retried buried job runs again: %+v", j)
+		}
+	})
+}
+
+// TestJobBuriedAfterAFailureKeepsTheEarlierError: a job that failed once and then lost its worker on
+// its last attempt is buried with both reasons.
+func TestJobBuriedAfterAFailureKeepsTheEarlierError(t *testing.T) {
+	clock := switchboard.NewManualClock(time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC))
+	storetest.EachWith(t, storetest.Options{Clock: clock}, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		if err := s.EnqueueJob(ctx, &switchboard.Job{Kind: "fetch", MaxAttempts: 2}); err != nil {
+			t.Fatal(err)
+		}
+		j, _ := s.ClaimJob(ctx, "w", time.Minute)
+		if j == nil {
+			t.Fatal("no job claimed")
+		}
+		if err := s.FailJob(ctx, j, "Graph API unavailable", clock.Now(), false); err != nil {
+			t.Fatal(err)
+		}
+		if j, _ = s.ClaimJob(ctx, "w", time.Minute); j == nil || j.Attempts != 2 {
+			t.Fatalf("second attempt: %+v", j)
+		}
+		clock.Advance(2 * time.Minute)
+		buried, err := s.ClaimJob(ctx, "w", time.Minute)
+		want := "lease expired on the last attempt (2 of 2): its worker stopped (crash, kill or lost connection) before finishing; earlier: Graph API unavailable"
+		if err != nil || buried == nil || buried.State != switchboard.JobDead || buried.LastError != want {
+			t.Fatalf("buried: %+v %v", buried, err)
+		}
+	})
+}

@@ -124,6 +124,12 @@ func wire(ctx context.Context, cfg *config.Config, st *store.Store, clock switch
 			switchboard.CSATExpireJobKind: auto.ExpireSurveyJob,
 			pipeline.ReadJobKind:          workspace.HandleRead,
 		},
+		// A job whose worker stopped on its last attempt ends visibly: the reply failed, the
+		// attachment unavailable.
+		Buried: map[string]pipeline.Handler{
+			switchboard.SendJobKind:  sender.Buried,
+			switchboard.MediaJobKind: media.Buried,
+		},
 	})
 	a.background = append(a.background,
 		func(ctx context.Context) { runner.Run(ctx) },
