@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"strings"
 	"unicode/utf8"
@@ -38,23 +37,6 @@ type SendRequest struct {
 	Media *switchboard.Media
 }
 
-// TemplateRequest sends an approved template. Params fill the body variables: a JSON array for
-// positional templates ({{1}}, {{2}}) or an object for named ones ({{first_name}}).
-type TemplateRequest struct {
-	Name         string          `json:"name"`
-	Language     string          `json:"language"`
-	Params       json.RawMessage `json:"params,omitempty"`
-	HeaderParams []string        `json:"header_params,omitempty"`
-	ButtonParams []ButtonParam   `json:"button_params,omitempty"`
-}
-
-// ButtonParam fills a template button: a quick reply's payload or a URL button's suffix.
-type ButtonParam struct {
-	Index   int    `json:"index"`
-	SubType string `json:"sub_type"`
-	Value   string `json:"value"`
-}
-
 // Outbound is the one path every business message takes: checks (window, template, opt-out), then a
 // queued message and its send job in one transaction.
 type Outbound struct {
@@ -84,8 +66,11 @@ func NewOutbound(o OutboundOptions) *Outbound {
 }
 
 // Send checks and queues a message from an agent. Outside the 24-hour window only templates may be
-// sent (EWINDOWCLOSED, nothing queued); marketing templates are refused to contacts who opted out
-// and to US numbers (EOPTEDOUT / EINVALID); agents may only write in their channels.
+// sent (EWINDOWCLOSED, nothing queued). A contact who opted out gets no business-initiated message
+// (EOPTEDOUT): no template while the window is closed (it would open a business-initiated
+// conversation) and no marketing template at all; replies inside the window, which the customer
+// opened by writing, stay allowed. Marketing templates to US numbers are refused (EINVALID). Agents
+// may only write in their channels.
 func (o *Outbound) Send(ctx context.Context, agent *switchboard.Agent, req SendRequest) (*switchboard.Message, error) {
 	conv, err := o.store.Conversation(ctx, req.ConversationID)
 	if err != nil {
@@ -168,14 +153,12 @@ func (o *Outbound) prepareTemplate(ctx context.Context, conv *switchboard.Conver
 	if !tpl.Usable() {
 		return switchboard.FieldError("template.name", "This template is "+strings.ToLower(tpl.Status)+" and cannot be sent.")
 	}
-	if strings.EqualFold(tpl.Category, switchboard.CategoryMarketing) && conv.Contact != nil {
-		if conv.Contact.OptedOut {
-			return switchboard.Errorf(switchboard.EOPTEDOUT, "The customer opted out of marketing messages.")
-		}
-		if strings.HasPrefix(conv.Contact.Phone, "+1") {
-			return &switchboard.Error{Code: switchboard.EINVALID, Message: "Meta does not deliver marketing templates to US numbers.",
-				Fields: map[string]string{"template.name": "Marketing templates to +1 (US) numbers are paused by Meta."}}
-		}
+	if err := o.optedOut(conv, tpl.Category); err != nil {
+		return err
+	}
+	if strings.EqualFold(tpl.Category, switchboard.CategoryMarketing) && conv.Contact != nil && strings.HasPrefix(conv.Contact.Phone, "+1") {
+		return &switchboard.Error{Code: switchboard.EINVALID, Message: "Meta does not deliver marketing templates to US numbers.",
+			Fields: map[string]string{"template.name": "Marketing templates to +1 (US) numbers are paused by Meta."}}
 	}
 	wt := whatsapp.ParseTemplate(templateJSON(tpl))
 	msg, err := buildTemplate(wt, tr)
@@ -190,100 +173,21 @@ func (o *Outbound) prepareTemplate(ctx context.Context, conv *switchboard.Conver
 	return nil
 }
 
-// templateJSON rebuilds the template object Meta lists from the cached row.
-func templateJSON(t *switchboard.Template) json.RawMessage {
-	b, _ := json.Marshal(map[string]any{"id": t.ExternalID, "name": t.Name, "language": t.Language, "status": t.Status,
-		"category": t.Category, "parameter_format": t.ParameterFormat, "components": json.RawMessage(orEmpty(t.Components))})
-	return b
-}
-
-func orEmpty(b []byte) []byte {
-	if len(b) == 0 {
-		return []byte("[]")
+// optedOut refuses a template of the given category to a contact who opted out: any template while
+// the 24-hour window is closed, since it would start a business-initiated conversation, and a
+// marketing template always. Inside the window a non-marketing template answers the customer, who
+// wrote, and is allowed, like a free-form reply.
+func (o *Outbound) optedOut(conv *switchboard.Conversation, category string) error {
+	switch {
+	case conv.Contact == nil || !conv.Contact.OptedOut:
+		return nil
+	case strings.EqualFold(category, switchboard.CategoryMarketing):
+		return switchboard.Errorf(switchboard.EOPTEDOUT, "The customer opted out: marketing templates are not sent to them.")
+	case !conv.WindowOpen(o.clock.Now()):
+		return switchboard.Errorf(switchboard.EOPTEDOUT,
+			"The customer opted out: no template may start a conversation with them. Wait until they write again.")
 	}
-	return b
-}
-
-// buildTemplate turns the request's parameters into Meta's components and checks them locally
-// (count and kind), so a bad request is refused before anything is queued.
-func buildTemplate(t whatsapp.Template, tr *TemplateRequest) (*whatsapp.TemplateMessage, error) {
-	msg := &whatsapp.TemplateMessage{Name: tr.Name, Language: tr.Language}
-	var body []whatsapp.TemplateParameter
-	if len(tr.Params) > 0 && string(tr.Params) != "null" {
-		var list []string
-		var named map[string]string
-		switch {
-		case json.Unmarshal(tr.Params, &list) == nil:
-			if t.Named() {
-				return nil, switchboard.FieldError("template.params", "This template has named variables; send an object such as {\"first_name\": \"Ana\"}.")
-			}
-			for _, v := range list {
-				body = append(body, whatsapp.TextParam(v))
-			}
-		case json.Unmarshal(tr.Params, &named) == nil:
-			if !t.Named() {
-				return nil, switchboard.FieldError("template.params", "This template has numbered variables; send a list of values.")
-			}
-			for _, name := range t.BodyParams().Names {
-				if v, ok := named[name]; ok {
-					body = append(body, whatsapp.NamedTextParam(name, v))
-				}
-			}
-			if len(named) != len(body) {
-				return nil, switchboard.FieldError("template.params", "Some names are not variables of this template.")
-			}
-		default:
-			return nil, switchboard.FieldError("template.params", "Send a list of values (or an object for named variables).")
-		}
-	}
-	if len(tr.HeaderParams) > 0 {
-		hp := make([]whatsapp.TemplateParameter, len(tr.HeaderParams))
-		for i, v := range tr.HeaderParams {
-			hp[i] = whatsapp.TextParam(v)
-		}
-		msg.Components = append(msg.Components, whatsapp.TemplateComponentParams{Type: whatsapp.ComponentHeader, Parameters: hp})
-	}
-	if len(body) > 0 {
-		msg.Components = append(msg.Components, whatsapp.TemplateComponentParams{Type: whatsapp.ComponentBody, Parameters: body})
-	}
-	for _, b := range tr.ButtonParams {
-		param := whatsapp.TextParam(b.Value)
-		if b.SubType == "quick_reply" {
-			param = whatsapp.PayloadParam(b.Value)
-		}
-		msg.Components = append(msg.Components, whatsapp.TemplateComponentParams{Type: whatsapp.ComponentButton, SubType: b.SubType,
-			Index: b.Index, Parameters: []whatsapp.TemplateParameter{param}})
-	}
-	for _, v := range body {
-		if strings.TrimSpace(v.Text) == "" {
-			return nil, switchboard.FieldError("template.params", "Every variable needs a value.")
-		}
-	}
-	if err := t.CheckParams(msg.Components); err != nil {
-		return nil, switchboard.FieldError("template.params", err.Error())
-	}
-	return msg, nil
-}
-
-// renderTemplate shows the agent what the customer will read: the body with its variables filled.
-func renderTemplate(t whatsapp.Template, tr *TemplateRequest) string {
-	c, ok := t.Component("BODY")
-	if !ok {
-		return "[template " + tr.Name + "]"
-	}
-	text := c.Text
-	var list []string
-	var named map[string]string
-	if json.Unmarshal(tr.Params, &list) == nil {
-		for i, v := range list {
-			text = strings.ReplaceAll(text, fmt.Sprintf("{{%d}}", i+1), v)
-		}
-	} else if json.Unmarshal(tr.Params, &named) == nil {
-		for k, v := range named {
-			text = strings.ReplaceAll(text, "{{"+k+"}}", v)
-		}
-	}
-	return text
+	return nil
 }
 
 // Retry sends a failed message again (the agent's retry action).
@@ -304,7 +208,15 @@ func (o *Outbound) Retry(ctx context.Context, agent *switchboard.Agent, conversa
 			return nil, switchboard.Errorf(switchboard.ENOTFOUND, "Message not found.")
 		}
 	}
-	if m.Type != switchboard.TypeTemplate && !conv.WindowOpen(o.clock.Now()) {
+	if m.Type == switchboard.TypeTemplate {
+		category, err := o.templateCategory(ctx, conv.ChannelID, m)
+		if err != nil {
+			return nil, err
+		}
+		if err := o.optedOut(conv, category); err != nil {
+			return nil, err // the customer opted out since the template was first sent
+		}
+	} else if !conv.WindowOpen(o.clock.Now()) {
 		return nil, switchboard.Errorf(switchboard.EWINDOWCLOSED,
 			"More than 24 hours have passed since the customer's last message; send an approved template instead.")
 	}
@@ -314,4 +226,21 @@ func (o *Outbound) Retry(ctx context.Context, agent *switchboard.Agent, conversa
 	}
 	publish(ctx, o.publisher, events)
 	return msg, nil
+}
+
+// templateCategory returns the category of a template message's template, "" when the template is
+// no longer cached (the opt-out rule then judges it as a non-marketing template).
+func (o *Outbound) templateCategory(ctx context.Context, channelID int64, m *switchboard.Message) (string, error) {
+	var out whatsapp.OutboundMessage
+	if json.Unmarshal(m.Payload, &out) != nil || out.Template == nil {
+		return "", nil
+	}
+	tpl, err := o.store.Template(ctx, channelID, out.Template.Name, out.Template.Language)
+	if switchboard.IsCode(err, switchboard.ENOTFOUND) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return tpl.Category, nil
 }

@@ -24,8 +24,10 @@ type sendMessageRequest struct {
 	ClientID string                    `json:"client_id"`
 }
 
-// handleSendMessage sends a text, a private note, a template or (multipart, field "file" with an
-// optional "caption") an attachment. An Idempotency-Key header (or client_id) makes retries safe.
+// handleSendMessage sends a text, a private note, a template (header_params may carry a media
+// header's image, video or document by link or media id; see pipeline.HeaderParam) or (multipart,
+// field "file" with an optional "caption") an attachment. An Idempotency-Key header (or client_id)
+// makes retries safe.
 func (s *Server) handleSendMessage(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {

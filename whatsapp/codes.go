@@ -66,9 +66,9 @@ var codeTable = map[int]codeInfo{
 }
 
 // ErrorForCode returns the error Meta answers with for code, as a *GraphError whose Body is Meta's
-// JSON: the title from Meta's table, "(#code) title" as the message, details, a plausible HTTP status
-// and is_transient where Meta sets it. Codes 200–299 share the permission entry; an unknown code gets
-// a generic title and HTTP 400.
+// JSON: the title from Meta's table, "(#code) title" as the message, details, the error_subcode Meta
+// still sends (2494055 with 130429), a plausible HTTP status and is_transient where Meta sets it.
+// Codes 200–299 share the permission entry; an unknown code gets a generic title and HTTP 400.
 func ErrorForCode(code int) *GraphError {
 	info, ok := codeTable[code]
 	if !ok && code > 200 && code <= 299 {
@@ -81,10 +81,14 @@ func ErrorForCode(code int) *GraphError {
 	if code == 190 {
 		msg = info.details // Meta's 190 message is the validation text itself, without a "(#190)" prefix.
 	}
-	return &GraphError{
+	ge := &GraphError{
 		HTTPStatus: info.status, Code: code, Type: "OAuthException", Message: msg,
 		Title: info.title, Details: info.details, IsTransient: info.transient,
 	}
+	if code == 130429 {
+		ge.Subcode = 2494055 // deprecated since v16, still sent with the throughput error
+	}
+	return ge
 }
 
 // RetryAfter suggests how long to wait before attempt+1, where attempt counts the attempts made so far

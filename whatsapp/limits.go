@@ -132,9 +132,11 @@ func (p *problems) template(t *TemplateMessage) {
 		for j, prm := range c.Parameters {
 			pf := fmt.Sprintf("%s.parameters[%d]", f, j)
 			p.parameter(pf, prm)
-			if prm.ParameterName != "" {
+			// Only variables are named or positional; a media header's file and buttons are neither.
+			switch {
+			case prm.ParameterName != "":
 				named++
-			} else if c.Type != ComponentButton {
+			case c.Type != ComponentButton && prm.Type != TypeImage && prm.Type != TypeVideo && prm.Type != TypeDocument:
 				positional++
 			}
 		}

@@ -104,6 +104,10 @@ func TestValidateLimits(t *testing.T) {
 			Components: []TemplateComponentParams{{Type: "button", Parameters: []TemplateParameter{PayloadParam("p")}}}}}, "template.components[0].sub_type"},
 		{"template: mixed named and positional", OutboundMessage{To: to, Template: &TemplateMessage{Name: "t", Language: "en",
 			Components: []TemplateComponentParams{{Type: "body", Parameters: []TemplateParameter{TextParam("a"), NamedTextParam("n", "b")}}}}}, "template.components"},
+		{"template: named body variables with an image header", OutboundMessage{To: to, Template: &TemplateMessage{Name: "t", Language: "en",
+			Components: []TemplateComponentParams{
+				{Type: "header", Parameters: []TemplateParameter{{Type: TypeImage, Image: &MediaRef{Link: "https://example.com/a.png"}}}},
+				{Type: "body", Parameters: []TemplateParameter{NamedTextParam("n", "b")}}}}}, ""},
 		{"template: empty text parameter", OutboundMessage{To: to, Template: &TemplateMessage{Name: "t", Language: "en",
 			Components: []TemplateComponentParams{{Type: "body", Parameters: []TemplateParameter{TextParam("")}}}}}, "template.components[0].parameters[0].text"},
 		{"template: unknown component", OutboundMessage{To: to, Template: &TemplateMessage{Name: "t", Language: "en",

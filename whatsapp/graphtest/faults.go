@@ -1,7 +1,6 @@
 package graphtest
 
 import (
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -29,7 +28,8 @@ func defaultFlow() []string {
 // FailNext makes the next n sends (POST /messages with a message; read receipts are not counted)
 // fail with code. Graph codes get Meta's body from whatsapp.ErrorForCode and a plausible HTTP status
 // (130429 → 429, 131047/131026/132000/132001 → 400, 190 → 401, 131000 → 500 ...); codes 500–599 are
-// plain HTTP errors with a non-JSON body, like an outage in front of the API.
+// plain HTTP errors with a non-JSON body, like an outage in front of the API. Rejected lists the
+// sends refused this way.
 func (s *Server) FailNext(n int, code int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -100,14 +100,9 @@ func (s *Server) takeFailure() int {
 	return 0
 }
 
-// writeFailure answers with an injected failure: a plain HTTP error for 500–599, else Meta's body.
-func (s *Server) writeFailure(w http.ResponseWriter, code int) {
-	if code >= 500 && code <= 599 {
-		http.Error(w, strings.ToUpper(http.StatusText(code)), code)
-		return
-	}
-	s.writeError(w, whatsapp.ErrorForCode(code))
-}
+// plainFailure reports whether an injected code is an HTTP status (500–599) answered with a plain,
+// non-JSON body, like an outage in front of the API, rather than a Graph error code.
+func plainFailure(code int) bool { return code >= 500 && code <= 599 }
 
 // waID reduces a recipient to the digits Meta answers as wa_id ("+49 (151) 123-4" → "491511234");
 // values with letters, such as BSUIDs, stay as they are.

@@ -29,6 +29,30 @@ type SentMessage struct {
 	Body   json.RawMessage
 	Header http.Header
 	At     time.Time
+	// Seq orders every send request the fake answered, accepted or rejected (see Rejected), from 1.
+	Seq int
+}
+
+// RejectedSend is one send request the fake answered with an error: an injected failure (FailNext,
+// FailFor), a token or number it does not accept, or a body Meta would refuse. Read receipts are not
+// sends and are not recorded.
+type RejectedSend struct {
+	// Seq orders the request among every send request answered, accepted or rejected, from 1.
+	Seq           int
+	PhoneNumberID string
+	To            string
+	Type          string
+	// Message is the body decoded as far as it decodes; Body the exact request body, Header the
+	// request headers.
+	Message whatsapp.OutboundMessage
+	Body    json.RawMessage
+	Header  http.Header
+	// Code is the Graph error code answered, or the HTTP status of a plain failure (FailNext(n, 503)).
+	Code       int
+	HTTPStatus int
+	// Error is the error answered, with its fbtrace_id; nil for a plain HTTP failure.
+	Error *whatsapp.GraphError
+	At    time.Time
 }
 
 // ReadReceipt is one mark-as-read request the fake accepted.
@@ -55,6 +79,14 @@ func (s *Server) SentTo(phoneNumberID string) []SentMessage {
 		}
 	}
 	return out
+}
+
+// Rejected returns every send request the fake refused, oldest first: with Sent (compare Seq) it
+// tells how many attempts a message took before it was accepted.
+func (s *Server) Rejected() []RejectedSend {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.rejected)
 }
 
 // ReadReceipts returns every accepted mark-as-read request, oldest first.
@@ -95,40 +127,56 @@ type sendProbe struct {
 	BizOpaqueCallbackData string `json:"biz_opaque_callback_data"`
 }
 
-// handleMessages serves POST /{version}/{phone-number-id}/messages: sends and read receipts.
+// handleMessages serves POST /{version}/{phone-number-id}/messages: sends and read receipts. Every
+// send is recorded, as accepted (Sent) or rejected (Rejected).
 func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, phoneNumberID string) {
-	n, ok := s.authorizeNumber(w, r, phoneNumberID)
-	if !ok {
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	body, readErr := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	var probe sendProbe
-	if err != nil || json.Unmarshal(body, &probe) != nil {
-		s.writeError(w, apiError(100, "(#100) Invalid JSON for postbody", "The request body is not a JSON object."))
-		return
+	decoded := readErr == nil && json.Unmarshal(body, &probe) == nil
+	rejected := RejectedSend{PhoneNumberID: phoneNumberID, To: probe.To, Type: probe.Type, Body: body, Header: r.Header.Clone()}
+	reject := func(ge *whatsapp.GraphError) {
+		answered := s.writeError(w, ge)
+		if probe.Status == "" {
+			rejected.Code, rejected.HTTPStatus, rejected.Error = answered.Code, answered.HTTPStatus, answered
+			s.recordRejected(rejected)
+		}
 	}
-	if probe.MessagingProduct != "whatsapp" {
-		s.writeError(w, apiError(100, "(#100) The parameter messaging_product is required.", `messaging_product must be "whatsapp".`))
+	n, ge := s.checkNumber(r, phoneNumberID)
+	switch {
+	case ge != nil:
+		reject(ge)
 		return
-	}
-	if probe.Status != "" {
+	case !decoded:
+		reject(apiError(100, "(#100) Invalid JSON for postbody", "The request body is not a JSON object."))
+		return
+	case probe.MessagingProduct != "whatsapp":
+		reject(apiError(100, "(#100) The parameter messaging_product is required.", `messaging_product must be "whatsapp".`))
+		return
+	case probe.Status != "":
 		s.markRead(w, n, probe)
 		return
 	}
 	if code := s.takeFailure(); code != 0 {
-		s.writeFailure(w, code)
+		if plainFailure(code) {
+			http.Error(w, strings.ToUpper(http.StatusText(code)), code)
+			rejected.Code, rejected.HTTPStatus = code, code
+			s.recordRejected(rejected)
+			return
+		}
+		reject(whatsapp.ErrorForCode(code))
 		return
 	}
 	msg, ge := s.validateSend(n, probe, body)
 	if ge != nil {
-		s.writeError(w, ge)
+		rejected.Message = msg
+		reject(ge)
 		return
 	}
 	sent := SentMessage{
 		PhoneNumberID: n.PhoneNumberID, MessageID: newMessageID(), To: probe.To, WaID: waID(probe.To),
 		Type: probe.Type, Message: msg, Body: body, Header: r.Header.Clone(), At: s.opts.Clock(),
 	}
-	s.record(sent)
+	sent = s.record(sent)
 	s.scheduleStatuses(n, sent, probe.BizOpaqueCallbackData)
 	answer := map[string]any{
 		"messaging_product": "whatsapp",
@@ -141,12 +189,28 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, phoneNum
 	writeJSON(w, answer)
 }
 
-func (s *Server) record(m SentMessage) {
+// record stores an accepted send, numbering it among all send requests, and wakes WaitForSent.
+func (s *Server) record(m SentMessage) SentMessage {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.seq++
+	m.Seq = s.seq
 	s.sent = append(s.sent, m)
 	close(s.changed)
 	s.changed = make(chan struct{})
+	return m
+}
+
+// recordRejected stores a refused send, numbering it among all send requests.
+func (s *Server) recordRejected(m RejectedSend) {
+	if m.Message.To == "" && m.Type != "" && json.Valid(m.Body) {
+		json.Unmarshal(m.Body, &m.Message) // best effort: the body may be what was wrong
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	m.Seq, m.At = s.seq, s.opts.Clock()
+	s.rejected = append(s.rejected, m)
 }
 
 func (s *Server) markRead(w http.ResponseWriter, n Number, probe sendProbe) {
@@ -209,22 +273,29 @@ func problemDetails(err error) string {
 	return strings.ReplaceAll(strings.ReplaceAll(err.Error(), "whatsapp: invalid message: ", ""), "\n", "; ")
 }
 
-// authorizeNumber checks the token and the number as Meta does: a missing token is 190, an unknown
-// number 100/33, another number's token 190.
+// authorizeNumber checks the token and the number (see checkNumber), answering the error itself.
 func (s *Server) authorizeNumber(w http.ResponseWriter, r *http.Request, phoneNumberID string) (Number, bool) {
-	tok := bearer(r)
-	if tok == "" {
-		s.writeError(w, invalidToken())
-		return Number{}, false
-	}
-	n, ok := s.Number(phoneNumberID)
-	if !ok {
-		s.writeError(w, unsupported(r.Method, phoneNumberID))
-		return Number{}, false
-	}
-	if !sameToken(tok, n.Token) {
-		s.writeError(w, invalidToken())
+	n, ge := s.checkNumber(r, phoneNumberID)
+	if ge != nil {
+		s.writeError(w, ge)
 		return Number{}, false
 	}
 	return n, true
+}
+
+// checkNumber checks the token and the number as Meta does: a missing token is 190, an unknown
+// number 100/33, another number's token 190.
+func (s *Server) checkNumber(r *http.Request, phoneNumberID string) (Number, *whatsapp.GraphError) {
+	tok := bearer(r)
+	if tok == "" {
+		return Number{}, invalidToken()
+	}
+	n, ok := s.Number(phoneNumberID)
+	if !ok {
+		return Number{}, unsupported(r.Method, phoneNumberID)
+	}
+	if !sameToken(tok, n.Token) {
+		return Number{}, invalidToken()
+	}
+	return n, nil
 }

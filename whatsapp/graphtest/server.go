@@ -77,6 +77,8 @@ type Server struct {
 	closed    bool // set by Close; no webhook goroutine starts after it
 	numbers   map[string]Number
 	sent      []SentMessage
+	rejected  []RejectedSend
+	seq       int // numbers send requests, accepted or rejected
 	reads     []ReadReceipt
 	changed   chan struct{} // closed and replaced whenever sent grows
 	templates map[string][]json.RawMessage
@@ -136,7 +138,7 @@ func (s *Server) Number(phoneNumberID string) (Number, bool) {
 	return n, ok
 }
 
-// Reset forgets sends, read receipts, media, templates and every injected failure, latency and
+// Reset forgets sends (accepted and rejected), read receipts, media, templates and every injected failure, latency and
 // status flow; registered numbers stay.
 func (s *Server) Reset() {
 	s.mu.Lock()
@@ -145,7 +147,7 @@ func (s *Server) Reset() {
 }
 
 func (s *Server) resetLocked() {
-	s.sent, s.reads = nil, nil
+	s.sent, s.rejected, s.reads, s.seq = nil, nil, nil, 0
 	if s.changed != nil {
 		close(s.changed)
 	}
@@ -235,13 +237,14 @@ func apiError(code int, message, details string) *whatsapp.GraphError {
 	return ge
 }
 
-// writeError answers with Meta's error body and a fresh fbtrace_id.
-func (s *Server) writeError(w http.ResponseWriter, ge *whatsapp.GraphError) {
+// writeError answers with Meta's error body and a fresh fbtrace_id, and returns the error answered.
+func (s *Server) writeError(w http.ResponseWriter, ge *whatsapp.GraphError) *whatsapp.GraphError {
 	e := *ge
 	e.FBTraceID = "A" + rand.Text()[:22]
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(e.HTTPStatus)
 	w.Write(e.Body())
+	return &e
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

@@ -250,3 +250,103 @@ func TestMountedUnderPrefix(t *testing.T) {
 		t.Errorf("download under prefix: %q, %v", data, err)
 	}
 }
+
+// TestThroughputErrorAsMetaSendsIt: an injected 130429 answers what Meta answers (WHATSAPP.md §6,
+// Meta's throughput example): "(#130429) Rate limit hit", OAuthException, error_data with the
+// product and the details, the deprecated error_subcode 2494055 and a fbtrace_id, and nothing more.
+func TestThroughputErrorAsMetaSendsIt(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.fake.SetStatusFlow()
+	h.fake.FailNext(1, 130429)
+	got := rawPost(t, h, testPNID, testToken, `{"messaging_product":"whatsapp","to":"+4915112345678","type":"text","text":{"body":"x"}}`)
+	var body struct {
+		Error map[string]json.RawMessage `json:"error"`
+	}
+	if err := json.Unmarshal(got.body, &body); err != nil || got.status != http.StatusTooManyRequests {
+		t.Fatalf("answer %d %s", got.status, got.body)
+	}
+	want := map[string]string{
+		"message":       `"(#130429) Rate limit hit"`,
+		"type":          `"OAuthException"`,
+		"code":          `130429`,
+		"error_subcode": `2494055`,
+		"error_data":    `{"messaging_product":"whatsapp","details":"Cloud API message throughput has been reached."}`,
+	}
+	for k, v := range want {
+		if string(body.Error[k]) != v {
+			t.Errorf("error.%s = %s, want %s", k, body.Error[k], v)
+		}
+	}
+	var trace string
+	if json.Unmarshal(body.Error["fbtrace_id"], &trace) != nil || trace == "" {
+		t.Errorf("fbtrace_id = %s", body.Error["fbtrace_id"])
+	}
+	if len(body.Error) != len(want)+1 {
+		t.Errorf("error has keys Meta does not send: %s", got.body)
+	}
+
+	// The client reads every part of it, and retries it after a wait.
+	h.fake.FailNext(1, 130429)
+	_, err := h.sendText(t.Context(), "x")
+	var ge *whatsapp.GraphError
+	if !errors.As(err, &ge) || ge.Code != 130429 || ge.Subcode != 2494055 || ge.Title != "Rate limit hit" ||
+		ge.Details != "Cloud API message throughput has been reached." || ge.FBTraceID == "" {
+		t.Fatalf("decoded as %+v", ge)
+	}
+	if whatsapp.Classify(err) != whatsapp.ClassRetry || whatsapp.RetryAfter(err, 1) <= 0 {
+		t.Errorf("130429 is class %v, retry after %v", whatsapp.Classify(err), whatsapp.RetryAfter(err, 1))
+	}
+}
+
+// TestRejectedSendsAreRecorded: every refused send is kept with the code and trace id answered, in
+// one order with the accepted sends, so a test can count the attempts a message took.
+func TestRejectedSendsAreRecorded(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.fake.SetStatusFlow()
+	h.fake.FailNext(2, 130429)
+	var traces []string
+	for range 2 {
+		_, err := h.sendText(t.Context(), "storm")
+		var ge *whatsapp.GraphError
+		if !errors.As(err, &ge) {
+			t.Fatalf("during FailNext: %v", err)
+		}
+		traces = append(traces, ge.FBTraceID)
+	}
+	if _, err := h.sendText(t.Context(), "storm"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.client.Send(t.Context(), "stolen", testPNID, whatsapp.OutboundMessage{To: customer, Text: &whatsapp.Text{Body: "thief"}}); err == nil {
+		t.Fatal("a wrong token was accepted")
+	}
+	h.fake.FailNext(1, 503)
+	h.sendText(t.Context(), "outage")
+	if err := h.client.MarkRead(t.Context(), testToken, testPNID, "wamid.IN1", false); err != nil {
+		t.Fatal(err)
+	}
+	rawPost(t, h, testPNID, testToken, `{"messaging_product":"whatsapp","status":"read"}`) // a refused read receipt is no send
+
+	rej, sent := h.fake.Rejected(), h.fake.Sent()
+	if len(rej) != 4 || len(sent) != 1 {
+		t.Fatalf("%d rejected, %d sent: %+v", len(rej), len(sent), rej)
+	}
+	for i, r := range rej[:2] {
+		if r.Code != 130429 || r.HTTPStatus != 429 || r.Error == nil || r.Error.FBTraceID != traces[i] || r.Error.Subcode != 2494055 ||
+			r.PhoneNumberID != testPNID || r.Type != "text" || r.Message.Text == nil || r.Message.Text.Body != "storm" || r.Seq != i+1 {
+			t.Errorf("rejected[%d] = %+v", i, r)
+		}
+	}
+	if sent[0].Seq != 3 || sent[0].Message.Text.Body != "storm" {
+		t.Errorf("accepted send numbered %d, want 3 (after two rejections)", sent[0].Seq)
+	}
+	if r := rej[2]; r.Code != 190 || r.HTTPStatus != 401 || r.Header.Get("Authorization") != "Bearer stolen" || r.Seq != 4 {
+		t.Errorf("wrong token recorded as %+v", r)
+	}
+	if r := rej[3]; r.Code != 503 || r.HTTPStatus != 503 || r.Error != nil || r.Message.Text == nil || r.Message.Text.Body != "outage" {
+		t.Errorf("plain failure recorded as %+v", r)
+	}
+	h.fake.Reset()
+	if n := len(h.fake.Rejected()); n != 0 {
+		t.Errorf("Reset kept %d rejected sends", n)
+	}
+}
