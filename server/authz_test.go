@@ -486,6 +486,8 @@ var authzMatrix = map[string]authzCase{
 	"DELETE /api/v1/channels/:id":                        {"/api/v1/channels/{{chA}}", "", adminOnly},
 	"GET /api/v1/channels/:id/settings":                  {"/api/v1/channels/{{chA}}/settings", "", inChannel},
 	"PUT /api/v1/channels/:id/settings":                  {"/api/v1/channels/{{chA}}/settings", `{"reopen_window_hours":12}`, adminOnly},
+	"GET /api/v1/channels/:id/business-hours":            {"/api/v1/channels/{{chA}}/business-hours", "", inChannel},
+	"GET /api/v1/channels/:id/events":                    {"/api/v1/channels/{{chA}}/events", "", adminOnly},
 	"GET /api/v1/channels/:id/members":                   {"/api/v1/channels/{{chA}}/members", "", inChannel},
 	"POST /api/v1/channels/:id/members":                  {"/api/v1/channels/{{chA}}/members", `{"agent_id":{{agent}},"capacity":3}`, adminOnly},
 	"DELETE /api/v1/channels/:id/members/:agent_id":      {"/api/v1/channels/{{chA}}/members/{{agent}}", "", adminOnly},

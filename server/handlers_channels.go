@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -25,6 +26,7 @@ type ChannelStore interface {
 	RemoveChannelMember(ctx context.Context, channelID, agentID int64) error
 	ListChannelMembers(ctx context.Context, channelID int64) ([]*store.ChannelMemberInfo, error)
 	IsChannelMember(ctx context.Context, channelID, agentID int64) (bool, error)
+	ListChannelEvents(ctx context.Context, channelID int64, cursor string, limit int) ([]*store.ChannelEventRecord, string, error)
 }
 
 // channelView is a channel as the API shows it: secrets never, the webhook URL always. Agents who are
@@ -195,6 +197,57 @@ func (s *Server) handleGetSettings(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, ch.Settings)
+}
+
+// businessHoursNow is whether a channel is open now by its business hours, and since when it is closed
+// or when it opens next (both null while open, or when the schedule is off).
+type businessHoursNow struct {
+	Enabled     bool       `json:"enabled"`
+	Timezone    string     `json:"timezone"`
+	Open        bool       `json:"open"`
+	NextOpening *time.Time `json:"next_opening"`
+	ClosedSince *time.Time `json:"closed_since"`
+}
+
+// handleGetBusinessHours tells, by the server's clock, whether the channel is open and, when closed,
+// when it opens next (null when it never does within a year) and since when it is closed.
+func (s *Server) handleGetBusinessHours(c echo.Context) error {
+	ch, err := s.visibleChannel(c)
+	if err != nil {
+		return err
+	}
+	bh, now := &ch.Settings.BusinessHours, s.clock.Now()
+	v := businessHoursNow{Enabled: bh.Enabled, Timezone: bh.Timezone, Open: bh.IsOpen(now)}
+	if !v.Open {
+		if at, ok := bh.NextOpening(now); ok {
+			v.NextOpening = &at
+		}
+		if at, ok := bh.ClosedSince(now); ok {
+			v.ClosedSince = &at
+		}
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+// handleListChannelEvents lists what Meta reported about the channel besides messages (quality
+// rating, account updates, out-of-band errors, template statuses), newest first; ?cursor= pages
+// back, ?limit= (1-200, default 50).
+func (s *Server) handleListChannelEvents(c echo.Context) error {
+	ch, err := s.visibleChannel(c)
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(c, "limit", 1, 200)
+	if err != nil {
+		return err
+	}
+	events, next, err := s.store.ListChannelEvents(c.Request().Context(), ch.ID, c.QueryParam("cursor"), limit)
+	if err != nil {
+		return err
+	}
+	res := list(events)
+	res.NextCursor = next
+	return c.JSON(http.StatusOK, res)
 }
 
 // settingsParts names the parts of ChannelSettings a PUT may send on its own.

@@ -53,6 +53,8 @@ func (s *Server) routes() {
 	api.DELETE("/channels/:id", s.handleDeleteChannel, admin)
 	api.GET("/channels/:id/settings", s.handleGetSettings, auth)
 	api.PUT("/channels/:id/settings", s.handlePutSettings, admin)
+	api.GET("/channels/:id/business-hours", s.handleGetBusinessHours, auth)
+	api.GET("/channels/:id/events", s.handleListChannelEvents, admin)
 	api.GET("/channels/:id/members", s.handleListMembers, auth)
 	api.POST("/channels/:id/members", s.handlePutMember, admin)
 	api.DELETE("/channels/:id/members/:agent_id", s.handleRemoveMember, admin)

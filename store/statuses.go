@@ -28,8 +28,11 @@ const parkedStatusTTL = 24 * time.Hour
 // is parked and applied when the message gets its wamid.
 func (s *Store) applyStatus(ctx context.Context, tx *gorm.DB, channelID int64, st *switchboard.StatusUpdate, res *switchboard.IngestResult) error {
 	if _, known := statusColumn[st.Status]; !known {
-		// Unknown values are kept raw for admins; they never change a message.
-		b, _ := json.Marshal(st)
+		// Unknown values are kept raw, as Meta sent them, for admins; they never change a message.
+		b := []byte(st.Payload)
+		if len(b) == 0 {
+			b, _ = json.Marshal(map[string]any{"id": st.ExternalID, "status": st.Status, "timestamp": st.At.Unix()})
+		}
 		row := channelEventRow{ChannelID: channelID, Field: "status:" + st.Status, Payload: string(b), CreatedAt: s.now()}
 		return tx.Create(&row).Error
 	}

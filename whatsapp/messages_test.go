@@ -231,3 +231,25 @@ func TestParseWebhookMessageTypes(t *testing.T) {
 		})
 	}
 }
+
+// TestParseWebhookValueErrors: a "messages" change may carry value.errors[] instead of messages or
+// statuses — errors not tied to one message (WHATSAPP.md §3, §7 "async"). They are parsed into
+// Change.Errors with every field and classify like the same code returned by a send.
+func TestParseWebhookValueErrors(t *testing.T) {
+	c := parseOne(t, "value_errors")
+	if c.Field != FieldMessages || c.PhoneNumberID != fixturePNID || c.DisplayPhoneNumber != fixtureDisplay {
+		t.Errorf("envelope: field %q, phone number id %q, display %q", c.Field, c.PhoneNumberID, c.DisplayPhoneNumber)
+	}
+	if len(c.Messages) != 0 || len(c.Statuses) != 0 || len(c.Contacts) != 0 {
+		t.Errorf("out-of-band errors carry no messages, statuses or contacts: %+v", c)
+	}
+	want := []Error{{Code: 131042, Title: "Business eligibility payment issue", Message: "Business eligibility payment issue",
+		Details: "Message failed to send because there were one or more errors related to your payment method.",
+		Href:    "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"}}
+	if !reflect.DeepEqual(c.Errors, want) {
+		t.Fatalf("errors\n got: %s\nwant: %s", jsonString(c.Errors), jsonString(want))
+	}
+	if got := Classify(c.Errors[0]); got != ClassPermanent {
+		t.Errorf("a payment problem classifies as %v, want permanent (not retried)", got)
+	}
+}

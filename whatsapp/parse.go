@@ -59,12 +59,12 @@ type Contact struct {
 // Error is an error Meta reports inside a webhook: on a message (e.g. 131052, 131051), on a failed
 // status, or out of band. Classify sorts it like a send error of the same code.
 type Error struct {
-	Code    int
-	Title   string
-	Message string
+	Code    int    `json:"code"`
+	Title   string `json:"title"`
+	Message string `json:"message,omitempty"`
 	// Details is error_data.details, the human explanation.
-	Details string
-	Href    string
+	Details string `json:"details,omitempty"`
+	Href    string `json:"href,omitempty"`
 }
 
 // Error renders the code, title and details.
