@@ -13,10 +13,29 @@
 // on each other nor on what other suites left on the server. A failing test leaves
 // failure-admin-<test>.png beside the screenshots. The process exits non-zero when any test fails.
 import assert from 'node:assert/strict'
-import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 
-import { atPath, BASE, e2e as sharedE2E, EMAIL, PASSWORD, PHONE, SHOTS, visible, WAIT } from './lib.mjs'
+import {
+  answerSurvey,
+  atPath,
+  BASE,
+  call,
+  conversationOf,
+  csatOn,
+  customerNumber,
+  customerSays,
+  distribution,
+  e2e as sharedE2E,
+  EMAIL,
+  eventually,
+  PASSWORD,
+  PHONE,
+  request,
+  sandboxChannel,
+  screenshot,
+  visible,
+  WAIT,
+} from './lib.mjs'
 
 const DESKTOP = { width: 1280, height: 900 }
 const RUN = Date.now().toString(36)
@@ -60,42 +79,6 @@ async function signIn(page, path, email = EMAIL, password = PASSWORD) {
 }
 
 /**
- * call makes an API request from inside the page, with its session cookie and CSRF token (from /me),
- * and returns the status and the decoded body.
- * @param {import('playwright-core').Page} page
- * @param {string} method
- * @param {string} path
- * @param {unknown} [body]
- */
-async function call(page, method, path, body) {
-  return page.evaluate(
-    async ({ method, path, body }) => {
-      const me = await fetch('/api/v1/me', { credentials: 'same-origin' }).then((r) => r.json())
-      const res = await fetch(`/api/v1${path}`, {
-        method,
-        credentials: 'same-origin',
-        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf_token },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      })
-      const text = await res.text()
-      return { status: res.status, body: text ? JSON.parse(text) : null }
-    },
-    { method, path, body },
-  )
-}
-
-/**
- * sandboxChannel creates a sandbox channel through the API with the page's session.
- * @param {import('playwright-core').Page} page
- * @param {string} name
- */
-async function sandboxChannel(page, name) {
-  const res = await call(page, 'POST', '/sandbox/channels', { name: `${name} ${RUN}` })
-  assert.equal(res.status, 201, `creating a sandbox channel answered ${res.status} ${JSON.stringify(res.body)} (is the sandbox on?)`)
-  return res.body
-}
-
-/**
  * waitForApi clicks (or does) something and returns the API response it causes.
  * @param {import('playwright-core').Page} page
  * @param {string} method
@@ -135,8 +118,8 @@ async function errorOf(input) {
 
 /**
  * shoot saves a screenshot of the whole page, or of one element. The admin page scrolls inside the
- * app's frame, not the window: for the picture the frame is let out to its full height (and notices
- * are hidden), then put back.
+ * app's frame, not the window: for the picture the frame is let out to its full height, at least the
+ * window's (and notices are hidden), then put back.
  * @param {import('playwright-core').Page} page
  * @param {string} file
  * @param {import('playwright-core').Locator} [locator] only this element
@@ -144,11 +127,12 @@ async function errorOf(input) {
 async function shoot(page, file, locator) {
   await page.addStyleTag({
     content: `.shell, .content, .adm, .adm-scroll { height: auto !important; min-height: 0 !important; overflow: visible !important; }
+      .shell { min-height: 100vh !important; }
       .notices { display: none !important; }`,
   }).then((h) => h.evaluate((el) => el.setAttribute('data-e2e-shot', '')))
   try {
-    if (locator) await locator.screenshot({ path: join(SHOTS, file) })
-    else await page.screenshot({ path: join(SHOTS, file), fullPage: true })
+    if (locator) await screenshot(locator, file)
+    else await screenshot(page, file, { fullPage: true })
   } finally {
     await page.evaluate(() => document.querySelectorAll('style[data-e2e-shot]').forEach((el) => el.remove()))
   }
@@ -238,7 +222,7 @@ e2e('connecting a WhatsApp number: errors next to fields, then the webhook URL a
 
 e2e('business hours: intervals, an overnight interval and a holiday are saved and persist', async (page) => {
   await signIn(page, '/admin')
-  const ch = await sandboxChannel(page, 'Hours')
+  const ch = await sandboxChannel(page, { name: `Hours ${RUN}` })
   await page.goto(`/admin/channels/${ch.id}/settings`)
   const section = page.locator('[data-section="business_hours"]')
   await visible(section.getByTestId('business-hours-editor'), 'the business-hours editor')
@@ -311,7 +295,7 @@ e2e('business hours: intervals, an overnight interval and a holiday are saved an
   assert.equal(await overrides.getByLabel('Note (optional)').inputValue(), 'Christmas Day')
   assert.equal(await overrides.getByLabel('On that day').inputValue(), 'closed')
 
-  const stored = await call(page, 'GET', `/channels/${ch.id}/settings`)
+  const stored = await request(page, 'GET', `/channels/${ch.id}/settings`)
   assert.equal(stored.body.business_hours.timezone, 'Europe/Paris')
   assert.deepEqual(stored.body.business_hours.weekly.friday, [{ start: '22:00', end: '02:00' }])
 
@@ -321,8 +305,8 @@ e2e('business hours: intervals, an overnight interval and a holiday are saved an
 
 e2e('routing rules: three rules created, reordered by keyboard and by drag, the order persists', async (page) => {
   await signIn(page, '/admin')
-  const ch = await sandboxChannel(page, 'Routing')
-  const me = (await call(page, 'GET', '/me')).body.agent
+  const ch = await sandboxChannel(page, { name: `Routing ${RUN}` })
+  const me = (await request(page, 'GET', '/me')).body.agent
   await page.goto(`/admin/channels/${ch.id}/assignment`)
   const card = page.locator('section', { has: page.getByRole('heading', { name: 'Routing rules' }) })
   await visible(card.getByText('No routing rules'), 'the empty rules list')
@@ -408,21 +392,55 @@ e2e('routing rules: three rules created, reordered by keyboard and by drag, the 
   await page.reload()
   await visible(rows.first(), 'the rules after a reload')
   assert.deepEqual(await order(), ['After hours', 'French speakers', 'VIP'], 'the order did not persist')
-  const stored = await call(page, 'GET', `/channels/${ch.id}/routing-rules`)
+  const stored = await request(page, 'GET', `/channels/${ch.id}/routing-rules`)
   assert.deepEqual(
     stored.body.data.map((r) => r.name),
     ['After hours', 'French speakers', 'VIP'],
   )
 })
 
-e2e('reports render with seeded data and a clear CSAT state', async (page) => {
+/**
+ * CUSTOMERS are the supported customers of the reports test: what each asks, the answer, and the
+ * rating they tap on the CSAT survey (null: they never answer it).
+ * @type {[string, string, string, 1|2|3|4|5|null][]}
+ */
+const CUSTOMERS = [
+  ['Maya Chen', 'My order #1042 has not arrived yet.', 'It left the warehouse this morning; the tracking link is on its way.', 5],
+  ['Lucas Moreau', 'Can I change my delivery address?', 'Done: the new address is on the order.', 4],
+  ['Aisha Bello', 'The app will not let me pay.', 'Fixed on our side, please try again.', 5],
+  ['Tom Becker', 'I was charged twice.', 'The second charge is refunded; it takes 3 to 5 days.', 3],
+  ['Sofia Rossi', 'Do you ship to Italy?', 'Yes, in 2 to 4 working days.', 5],
+  ['Ken Sato', 'How do I return a jacket?', 'Print the label from your account and drop the parcel at any post office.', 4],
+  ['Priya Nair', 'My discount code does not work.', 'It expired yesterday; here is a new one.', 2],
+  ['Omar Haddad', 'Are you open on Sunday?', 'Yes, from 10:00 to 16:00.', null],
+]
+
+/**
+ * supported plays one customer of CUSTOMERS on a channel with the CSAT survey on: they write, the
+ * admin takes the conversation, answers and resolves it, and the customer taps their rating on the
+ * survey through the sandbox (as the phone does).
+ * @param {import('playwright-core').Page} page
+ * @param {number} channelId
+ * @param {number} agentId  the signed-in admin
+ */
+async function supported(page, channelId, agentId, [name, question, answer, rating]) {
+  const waId = customerNumber()
+  await customerSays(page, channelId, waId, name, question)
+  const conv = await conversationOf(page, waId)
+  if (conv.assignee?.id !== agentId) await call(page, 'POST', `/conversations/${conv.id}/assign`, { agent_id: agentId })
+  await call(page, 'POST', `/conversations/${conv.id}/messages`, { text: answer })
+  await call(page, 'POST', `/conversations/${conv.id}/resolve`)
+  if (rating) await answerSurvey(page, channelId, waId, name, rating)
+}
+
+e2e('reports: volume, first response and the CSAT ratings customers gave', async (page) => {
   await signIn(page, '/admin')
-  const ch = await sandboxChannel(page, 'Reports')
+  const ch = await sandboxChannel(page, { name: `Acme Shop ${RUN}` })
   for (const [wa, text] of [
     ['33611111111', 'Bonjour !'],
     ['14155550111', 'Where is my order?'],
   ]) {
-    const res = await call(page, 'POST', `/sandbox/channels/${ch.id}/messages`, { wa_id: `${wa.slice(0, -4)}${digits(4)}`, name: 'E2E customer', text })
+    const res = await request(page, 'POST', `/sandbox/channels/${ch.id}/messages`, { wa_id: `${wa.slice(0, -4)}${digits(4)}`, name: 'E2E customer', text })
     assert.ok(res.status < 300, `a sandbox customer message answered ${res.status} ${JSON.stringify(res.body)}`)
   }
   await page.goto(`/admin/reports?period=7d&channel=${ch.id}`)
@@ -436,11 +454,30 @@ e2e('reports render with seeded data and a clear CSAT state', async (page) => {
   await visible(page.getByTestId('csat-empty'), 'the CSAT empty state')
   assert.match(await page.getByTestId('csat-empty').innerText(), /No CSAT surveys in this period/)
 
-  // All channels over 30 days (other suites may have rated conversations: either state is fine).
+  // The survey on, customers are answered, their conversations resolved, and most rate them.
+  await csatOn(page, ch.id)
+  const admin = (await call(page, 'GET', '/me')).agent
+  for (const customer of CUSTOMERS) await supported(page, ch.id, admin.id, customer)
+  const ratings = CUSTOMERS.map((c) => c[3]).filter((r) => r !== null)
+  const want = { 5: 0, 4: 0, 3: 0, 2: 0, 1: 0 }
+  for (const r of ratings) want[r]++
+  const average = (ratings.reduce((a, b) => a + b, 0) / ratings.length).toFixed(2)
+  await eventually(async () => {
+    const r = await call(page, 'GET', `/reports/csat?channel_id=${ch.id}`)
+    return r.sent === CUSTOMERS.length && r.answered === ratings.length
+  }, `${CUSTOMERS.length} surveys sent and ${ratings.length} answered in GET /api/v1/reports/csat`)
+
+  await page.reload()
+  await visible(page.getByTestId('csat-distribution'), 'the CSAT ratings')
+  assert.equal((await page.getByTestId('csat-average').innerText()).replace(/\s+/g, ' ').trim(), `${average} / 5`)
+  assert.deepEqual(await distribution(page), want, 'the distribution is not the ratings the customers gave')
+
+  // All channels over 30 days: this channel's ratings are among them.
   await page.getByRole('combobox', { name: 'Channel' }).selectOption({ label: 'All channels' })
   await page.getByRole('radio', { name: 'Last 30 days' }).check()
-  await atPath(page, (u) => u.searchParams.get('period') === '30d', 'the 30-day period in the address')
-  await visible(page.getByTestId('csat-empty').or(page.getByTestId('csat-distribution')), 'the CSAT report or its empty state')
+  await atPath(page, (u) => u.searchParams.get('period') === '30d' && !u.searchParams.has('channel'), 'all channels over 30 days in the address')
+  await visible(page.getByTestId('csat-distribution'), 'the CSAT ratings of all channels')
+  await visible(page.getByRole('cell', { name: ch.name, exact: true }), 'this channel in the CSAT by channel table')
 
   // A custom period that ends before it starts is refused next to the dates.
   await page.getByRole('radio', { name: 'Custom' }).check()
@@ -449,8 +486,13 @@ e2e('reports render with seeded data and a clear CSAT state', async (page) => {
   await page.getByRole('button', { name: 'Apply' }).click()
   await markedInvalid(page, page.getByLabel('To', { exact: true }))
   await visible(page.getByText('The last day must be on or after the first.'), 'the period problem')
+
+  // Back to this channel's last 7 days for the picture.
   await page.getByRole('radio', { name: 'Last 7 days' }).check()
-  await visible(reports, 'the reports again')
+  await page.getByRole('combobox', { name: 'Channel' }).selectOption({ label: ch.name })
+  await atPath(page, (u) => u.searchParams.get('period') === '7d' && u.searchParams.get('channel') === String(ch.id), "this channel's last 7 days")
+  await visible(page.locator('[data-testid="reports"][aria-busy="false"]'), 'the reports again')
+  await eventually(async () => (await page.getByTestId('csat-average').innerText()).startsWith(average), `the average ${average} again`)
   await shoot(page, 'reports.png')
   await page.setViewportSize(PHONE)
   await shoot(page, 'reports-phone.png')
@@ -460,9 +502,9 @@ e2e('an agent reads reports but not the admin settings', async (page) => {
   await signIn(page, '/admin')
   const email = `agent-${RUN}-${digits(4)}@example.com`
   const password = `agent-pass-${RUN}`
-  const res = await call(page, 'POST', '/agents', { name: 'E2E Agent', email, password, role: 'agent' })
+  const res = await request(page, 'POST', '/agents', { name: 'E2E Agent', email, password, role: 'agent' })
   assert.equal(res.status, 201, `creating an agent answered ${res.status} ${JSON.stringify(res.body)}`)
-  await call(page, 'POST', '/auth/logout')
+  await request(page, 'POST', '/auth/logout')
 
   await signIn(page, '/admin/reports', email, password)
   await visible(page.getByTestId('reports'), 'the reports for an agent')

@@ -1,9 +1,9 @@
 // Shared setup of the browser tests: configuration from the environment, one
-// chromium for the whole run, a fresh browser context per test, and helpers
-// that sign in and call the API from inside a page (with its session cookie
-// and CSRF token).
+// chromium for the whole run, a fresh browser context per test, helpers that
+// sign in and call the API from inside a page (with its session cookie and
+// CSRF token), the sandbox customer's side through the API, and screenshots.
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { after, before, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -15,6 +15,21 @@ export const BASE = (process.env.SWITCHBOARD_E2E_URL ?? '').replace(/\/+$/, '')
 export const EMAIL = process.env.SWITCHBOARD_E2E_ADMIN_EMAIL ?? ''
 export const PASSWORD = process.env.SWITCHBOARD_E2E_ADMIN_PASSWORD ?? ''
 export const SHOTS = resolve(process.env.SWITCHBOARD_E2E_SCREENSHOTS || join(here, 'screenshots'))
+// SWITCHBOARD_E2E_README_SHOTS=<dir> also copies the screenshots the repository's README shows there
+// (docs/screenshots), and only those: not sign-in, error, phone-width or failure pictures.
+const README_DIR = process.env.SWITCHBOARD_E2E_README_SHOTS ? resolve(process.env.SWITCHBOARD_E2E_README_SHOTS) : ''
+
+/** README_SHOTS are the screenshots the README uses, by file name: the only list of them. */
+export const README_SHOTS = new Set([
+  'inbox.png',
+  'inbox-phone.png',
+  'composer-templates.png',
+  'sandbox-phone.png',
+  'settings-business-hours.png',
+  'routing-rules.png',
+  'admin-channel-connect.png',
+  'reports.png',
+])
 const CHROMIUM = process.env.SWITCHBOARD_E2E_CHROMIUM || '/usr/bin/chromium'
 
 const missing = [
@@ -40,8 +55,11 @@ export const WAIT = 15_000
 /** @type {import('playwright-core').Browser} */
 let browser
 
+const copied = []
+
 before(async () => {
   mkdirSync(SHOTS, { recursive: true })
+  if (README_DIR) mkdirSync(README_DIR, { recursive: true })
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -61,6 +79,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close()
+  if (README_DIR) console.log(`# README screenshots written to ${README_DIR}: ${copied.join(', ') || 'none'}`)
 })
 
 /**
@@ -213,15 +232,17 @@ export async function me(page) {
 }
 
 /**
- * call makes an API request from inside a signed-in page: its session cookie,
- * and for writes the CSRF token from /api/v1/me. It fails on an error answer.
+ * request makes an API request from inside a signed-in page: its session
+ * cookie, and for writes the CSRF token from /api/v1/me. It returns the
+ * status and the decoded body, whatever the status.
  * @param {import('playwright-core').Page} page
  * @param {string} method
  * @param {string} path  under /api/v1
  * @param {unknown} [body]
+ * @returns {Promise<{status: number, body: any}>}
  */
-export async function call(page, method, path, body) {
-  const res = await page.evaluate(
+export async function request(page, method, path, body) {
+  return page.evaluate(
     async ({ method, path, body }) => {
       const headers = { Accept: 'application/json' }
       if (method !== 'GET') {
@@ -240,13 +261,35 @@ export async function call(page, method, path, body) {
     },
     { method, path, body },
   )
+}
+
+/**
+ * call is request that fails on an error answer and returns the body.
+ * @param {import('playwright-core').Page} page
+ * @param {string} method
+ * @param {string} path  under /api/v1
+ * @param {unknown} [body]
+ */
+export async function call(page, method, path, body) {
+  const res = await request(page, method, path, body)
   if (res.status >= 400) throw new Error(`${method} ${path} answered ${res.status}: ${JSON.stringify(res.body)}`)
   return res.body
 }
 
-/** screenshot saves a README screenshot by name. */
-export async function screenshot(page, name) {
-  await page.screenshot({ path: join(SHOTS, name) })
+/**
+ * screenshot saves a picture of a page (or of one element) as SHOTS/name; one the README uses
+ * (README_SHOTS) is also copied to SWITCHBOARD_E2E_README_SHOTS when that is set.
+ * @param {import('playwright-core').Page | import('playwright-core').Locator} target
+ * @param {string} name
+ * @param {{fullPage?: boolean}} [options]  page.screenshot's options
+ */
+export async function screenshot(target, name, options = {}) {
+  const path = join(SHOTS, name)
+  await target.screenshot({ path, ...options })
+  if (README_DIR && README_SHOTS.has(name)) {
+    copyFileSync(path, join(README_DIR, name))
+    copied.push(name)
+  }
 }
 
 /** uniq returns a short random suffix so tests never collide with earlier runs on the same server. */
@@ -259,4 +302,77 @@ export function customerNumber() {
   let n = '1555'
   for (let i = 0; i < 7; i++) n += Math.floor(Math.random() * 10)
   return n
+}
+
+/**
+ * sandboxChannel creates a sandbox channel through the API and makes the
+ * signed-in admin a member, so its conversations can be assigned to them;
+ * optionally with CSAT surveys on.
+ * @param {import('playwright-core').Page} page
+ * @param {{name?: string, csat?: boolean}} [opts]
+ */
+export async function sandboxChannel(page, { name = `E2E ${uniq()}`, csat = false } = {}) {
+  const res = await request(page, 'POST', '/sandbox/channels', { name })
+  assert.equal(res.status, 201, `creating a sandbox channel answered ${res.status} ${JSON.stringify(res.body)} (is the sandbox on?)`)
+  const ch = res.body
+  const who = await me(page)
+  await call(page, 'POST', `/channels/${ch.id}/members`, { agent_id: who.body.agent.id })
+  if (csat) await csatOn(page, ch.id)
+  return ch
+}
+
+/** csatOn turns a channel's CSAT survey on (sent on resolve, open for 24 hours). */
+export async function csatOn(page, channelId) {
+  await call(page, 'PUT', `/channels/${channelId}/settings`, { csat: { enabled: true, expiry_hours: 24 } })
+}
+
+/** customerSays plays the customer through the sandbox API (for tests about the inbox, not the phone). */
+export async function customerSays(page, channelId, waId, name, text, extra = {}) {
+  return call(page, 'POST', `/sandbox/channels/${channelId}/messages`, { wa_id: waId, name, type: 'text', text, ...extra })
+}
+
+/** conversationOf waits for the customer's conversation and returns it. */
+export async function conversationOf(page, waId) {
+  return eventually(async () => (await call(page, 'GET', `/conversations?q=${waId}`)).data?.[0], `the conversation of ${waId}`)
+}
+
+/**
+ * answerSurvey plays the customer answering the CSAT survey through the sandbox API, as a tap on
+ * the phone does: it waits for the survey (an interactive list whose rows are "csat:<survey>:<rating>")
+ * in the customer's transcript, sent to WhatsApp, and replies with the row of the rating.
+ * @param {import('playwright-core').Page} page
+ * @param {number} channelId
+ * @param {string} waId
+ * @param {string} name
+ * @param {1|2|3|4|5} rating
+ */
+export async function answerSurvey(page, channelId, waId, name, rating) {
+  const { survey, row } = await eventually(async () => {
+    const transcript = await call(page, 'GET', `/sandbox/channels/${channelId}/messages?wa_id=${waId}`)
+    for (const m of (transcript.data ?? []).toReversed()) {
+      const inter = m.direction === 'outbound' && m.external_id ? m.payload?.interactive : null
+      const rows = inter?.type === 'list' ? (inter.action?.sections ?? []).flatMap((s) => s.rows ?? []) : []
+      const row = rows.find((r) => new RegExp(`^csat:\\d+:${rating}$`).test(r.id))
+      if (row) return { survey: m, row }
+    }
+    return null
+  }, `the CSAT survey sent to ${waId}`)
+  await customerSays(page, channelId, waId, name, row.title, { type: 'list_reply', reply_id: row.id, reply_to: survey.external_id })
+}
+
+/**
+ * distribution reads the Reports page's CSAT distribution: the count of each rating, 5 to 1.
+ * @param {import('playwright-core').Page} page
+ * @returns {Promise<Record<string, number>>}
+ */
+export async function distribution(page) {
+  const rows = await page.getByTestId('csat-distribution').getByRole('listitem').allInnerTexts()
+  return Object.fromEntries(
+    rows.map((text) => {
+      const row = text.replace(/\s+/g, ' ').trim()
+      const m = /^([1-5])\D.*?(\d+) \(\d+%\)$/.exec(row)
+      assert.ok(m, `cannot read the distribution row "${row}"`)
+      return [m[1], Number(m[2])]
+    }),
+  )
 }

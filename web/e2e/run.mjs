@@ -6,7 +6,8 @@
 //   node e2e/run.mjs
 //
 // Optional: SWITCHBOARD_E2E_SCREENSHOTS (default web/e2e/screenshots),
-// SWITCHBOARD_E2E_CHROMIUM (default /usr/bin/chromium). Run one test with
+// SWITCHBOARD_E2E_README_SHOTS (also copy the README's screenshots there, e.g.
+// docs/screenshots), SWITCHBOARD_E2E_CHROMIUM (default /usr/bin/chromium). Run one test with
 // `node --test-name-pattern="reload" e2e/run.mjs`.
 //
 // Each test opens its own browser context (its own cookies), so tests do not
@@ -15,8 +16,7 @@
 //
 // This file holds the sign-in tests; workspace.mjs the inbox and the sandbox.
 import assert from 'node:assert/strict'
-import { join } from 'node:path'
-import { atPath, e2e, EMAIL, isLogin, me, PASSWORD, PHONE, SHOTS, signIn, submitLogin, visible } from './lib.mjs'
+import { atPath, e2e, EMAIL, isLogin, me, PASSWORD, PHONE, screenshot, signIn, submitLogin, visible } from './lib.mjs'
 
 e2e('sign-in page renders', async (page) => {
   await page.goto('/')
@@ -28,7 +28,7 @@ e2e('sign-in page renders', async (page) => {
   assert.equal(await page.getByLabel('Password', { exact: true }).getAttribute('autocomplete'), 'current-password')
   assert.ok(await page.getByRole('button', { name: 'Sign in' }).isEnabled(), 'the Sign in button is disabled')
   assert.equal(await page.title(), 'Sign in · Switchboard')
-  await page.screenshot({ path: join(SHOTS, 'sign-in.png') })
+  await screenshot(page, 'sign-in.png')
 })
 
 e2e('wrong password shows the error', async (page) => {
@@ -41,7 +41,7 @@ e2e('wrong password shows the error', async (page) => {
   assert.match(text, /invalid|incorrect|wrong/i, `the error message reads "${text}"`)
   assert.ok(isLogin(new URL(page.url())), 'a wrong password left the sign-in page')
   assert.equal(await page.getByLabel('Password', { exact: true }).inputValue(), '', 'the wrong password was kept')
-  await page.screenshot({ path: join(SHOTS, 'sign-in-error.png') })
+  await screenshot(page, 'sign-in-error.png')
 })
 
 e2e('signing in as the admin opens the inbox shell', async (page) => {
@@ -61,11 +61,11 @@ e2e('signing in as the admin opens the inbox shell', async (page) => {
   }
   await visible(page.getByText('Select a conversation'), 'the empty thread pane')
   assert.equal(await page.title(), 'Inbox · Switchboard')
-  await page.screenshot({ path: join(SHOTS, 'inbox-shell.png') })
+  await screenshot(page, 'inbox-shell.png')
 
   await page.setViewportSize(PHONE)
   await visible(page.getByRole('button', { name: 'Sign out' }), 'Sign out at phone width')
-  await page.screenshot({ path: join(SHOTS, 'inbox-shell-phone.png') })
+  await screenshot(page, 'inbox-shell-phone.png')
 })
 
 e2e('reload keeps the session', async (page) => {

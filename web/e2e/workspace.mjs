@@ -5,31 +5,23 @@
 // desktop), composer-templates.png, sandbox-phone.png and inbox-phone.png.
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { atPath, call, customerNumber, e2e, eventually, me, PHONE, screenshot, signIn, uniq, visible } from './lib.mjs'
-
-/**
- * sandboxChannel creates a sandbox channel through the API and makes the
- * signed-in admin a member, so its conversations can be assigned to them
- * (the sandbox call does not add anyone); optionally with CSAT surveys on.
- * @param {import('playwright-core').Page} page
- */
-async function sandboxChannel(page, { csat = false } = {}) {
-  const ch = await call(page, 'POST', '/sandbox/channels', { name: `E2E ${uniq()}` })
-  const who = await me(page)
-  await call(page, 'POST', `/channels/${ch.id}/members`, { agent_id: who.body.agent.id })
-  if (csat) await call(page, 'PUT', `/channels/${ch.id}/settings`, { csat: { enabled: true, expiry_hours: 24 } })
-  return ch
-}
-
-/** customerSays plays the customer through the sandbox API (for tests about the inbox, not the phone). */
-async function customerSays(page, channelId, waId, name, text, extra = {}) {
-  return call(page, 'POST', `/sandbox/channels/${channelId}/messages`, { wa_id: waId, name, type: 'text', text, ...extra })
-}
-
-/** conversationOf waits for the customer's conversation and returns it. */
-async function conversationOf(page, waId) {
-  return eventually(async () => (await call(page, 'GET', `/conversations?q=${waId}`)).data?.[0], `the conversation of ${waId}`)
-}
+import {
+  atPath,
+  call,
+  conversationOf,
+  customerNumber,
+  customerSays,
+  distribution,
+  e2e,
+  eventually,
+  me,
+  PHONE,
+  sandboxChannel,
+  screenshot,
+  signIn,
+  uniq,
+  visible,
+} from './lib.mjs'
 
 /** live waits until the page's websocket is connected (the admin is then online for assignment). */
 async function live(page) {
@@ -193,18 +185,32 @@ e2e('resolving sends the CSAT survey; the rating tapped on the phone reaches the
   assert.equal(report.distribution['5'], 1)
   await visible(page.getByTestId('messages').getByText(/rated the conversation 5/), 'the rating as an activity line in the thread')
 
-  // The Reports page (the admin screens'): this channel's average rating.
-  await page.goto('/admin/reports')
-  await page.waitForLoadState('networkidle')
-  if ((await page.getByText('Page not found').count()) > 0) {
-    console.log('# no Reports page yet: the rating was checked through the API only')
-    return
-  }
-  await page.locator('main').getByLabel('Channel', { exact: true }).selectOption({ label: ch.name })
+  // The resolved conversation is under the Resolved status tab (arrow keys move between the tabs).
+  await page.goto('/inbox/all')
+  const status = page.getByRole('tablist', { name: 'Status' })
+  await status.getByRole('tab', { name: 'Resolved' }).click()
+  await atPath(page, (url) => url.searchParams.get('status') === 'resolved', '?status=resolved')
+  assert.equal(await status.getByRole('tab', { name: 'Resolved' }).getAttribute('aria-selected'), 'true')
+  const item = page.getByTestId('conversation-item').filter({ hasText: name })
+  await visible(item, 'the resolved conversation under Resolved')
+  await page.keyboard.press('ArrowLeft')
+  await atPath(page, (url) => url.searchParams.get('status') === 'pending', '?status=pending after ArrowLeft')
+  assert.equal(await status.getByRole('tab', { name: 'Pending' }).evaluate((el) => el === document.activeElement), true, 'the focus did not follow')
+  await page.keyboard.press('Home')
+  await atPath(page, (url) => url.pathname === '/inbox/all' && !url.searchParams.has('status'), 'Open (no ?status=) after Home')
+  await item.waitFor({ state: 'detached' })
+
+  // The Reports page, for this channel: the customer's 5 as the average and in the distribution.
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Reports' }).click()
+  await atPath(page, (url) => url.pathname === '/admin/reports', 'the Reports page')
+  await visible(page.getByTestId('reports'), 'the reports')
+  await page.getByRole('combobox', { name: 'Channel' }).selectOption({ label: ch.name })
+  await atPath(page, (url) => url.searchParams.get('channel') === String(ch.id), 'the channel in the address')
   await eventually(
-    async () => (await page.getByTestId('csat-average').innerText()).trim().startsWith('5'),
-    `an average rating of 5 for ${ch.name} on the Reports page`,
+    async () => (await page.getByTestId('csat-average').innerText()).trim().startsWith('5.00'),
+    `an average rating of 5.00 for ${ch.name} on the Reports page`,
   )
+  assert.deepEqual(await distribution(page), { 5: 1, 4: 0, 3: 0, 2: 0, 1: 0 }, 'the distribution does not show the one 5')
 })
 
 e2e("a customer's HTML is shown as text and never runs", async (page) => {

@@ -157,6 +157,64 @@ describe('inbox, live', () => {
   })
 })
 
+describe('status tabs', () => {
+  /** listStatuses returns the status filter of each list request made so far ('' for none). */
+  const listStatuses = () =>
+    calls
+      .filter((c) => c.method === 'GET' && c.url.startsWith('/api/v1/conversations?'))
+      .map((c) => new URL(c.url, 'http://x').searchParams)
+      .filter((q) => q.get('limit') === '30') // the list's pages, not the contact panel's history
+      .map((q) => q.get('status') ?? '')
+
+  it('are a tablist that drives ?status= by click and by keyboard', async () => {
+    const { router } = await open('/inbox/all')
+    const list = wrapper!.get('[role="tablist"][aria-label="Status"]')
+    const tabs = () => list.findAll('[role="tab"]')
+    const selected = () => tabs().filter((t) => t.attributes('aria-selected') === 'true').map((t) => t.text())
+    expect(tabs().map((t) => t.text())).toEqual(['Open', 'Pending', 'Resolved', 'Any'])
+    expect(selected()).toEqual(['Open'])
+    expect(tabs().map((t) => t.attributes('tabindex'))).toEqual(['0', '-1', '-1', '-1'])
+    expect(tabs()[0]!.attributes('aria-controls')).toBe('conversation-list')
+    const panel = wrapper!.get('#conversation-list')
+    expect(panel.attributes('role')).toBe('tabpanel')
+    expect(panel.attributes('aria-labelledby')).toBe('status-tab-open')
+    expect(listStatuses()).toEqual(['open'])
+
+    await tabs()[2]!.trigger('click')
+    await waitFor(() => expect(router.currentRoute.value.query.status).toBe('resolved'))
+    expect(selected()).toEqual(['Resolved'])
+    expect(wrapper!.get('#conversation-list').attributes('aria-labelledby')).toBe('status-tab-resolved')
+    expect(listStatuses().at(-1)).toBe('resolved')
+
+    // Arrows move the choice and the focus, wrapping around; Home and End jump to the ends.
+    await tabs()[2]!.trigger('keydown', { key: 'ArrowRight' })
+    await waitFor(() => expect(router.currentRoute.value.query.status).toBe('any'))
+    expect(document.activeElement?.id).toBe('status-tab-any')
+    expect(listStatuses().at(-1)).toBe('')
+    await tabs()[3]!.trigger('keydown', { key: 'ArrowRight' })
+    await waitFor(() => expect(router.currentRoute.value.query.status).toBeUndefined())
+    expect(document.activeElement?.id).toBe('status-tab-open')
+    await tabs()[0]!.trigger('keydown', { key: 'ArrowLeft' })
+    await waitFor(() => expect(router.currentRoute.value.query.status).toBe('any'))
+    await tabs()[3]!.trigger('keydown', { key: 'Home' })
+    await waitFor(() => expect(router.currentRoute.value.query.status).toBeUndefined())
+    await tabs()[0]!.trigger('keydown', { key: 'End' })
+    await waitFor(() => expect(router.currentRoute.value.query.status).toBe('any'))
+    expect(selected()).toEqual(['Any'])
+    expect(tabs().map((t) => t.attributes('tabindex'))).toEqual(['-1', '-1', '-1', '0'])
+  })
+
+  it('show the status from the address and keep the open conversation and other filters', async () => {
+    const { router } = await open('/inbox/all/1?status=pending&channel=1')
+    const tab = (name: string) => wrapper!.findAll('[role="tab"]').find((t) => t.text() === name)!
+    expect(tab('Pending').attributes('aria-selected')).toBe('true')
+    expect(listStatuses()).toEqual(['pending'])
+    await tab('Open').trigger('click')
+    await waitFor(() => expect(router.currentRoute.value.query.status).toBeUndefined())
+    expect(router.currentRoute.value.fullPath).toBe('/inbox/all/1?channel=1')
+  })
+})
+
 describe('thread', () => {
   it('renders customer HTML as text and marks the conversation read over the socket', async () => {
     server.conversations[0] = conv(1, { unread_count: 2 })
