@@ -49,6 +49,9 @@ type Config struct {
 	// header names the client. Unset, the client is the connection's peer and the header is ignored:
 	// otherwise anyone could name a new address per request and escape the sign-in limit.
 	TrustedProxies string `env:"SWITCHBOARD_TRUSTED_PROXIES"`
+	// MetricsToken, when set, must come as "Authorization: Bearer <token>" to read /metrics; unset,
+	// the metrics are public (keep them behind the network's edge then).
+	MetricsToken string `env:"SWITCHBOARD_METRICS_TOKEN"`
 }
 
 // Load reads the configuration from getenv, then from flags in args (which override the environment),
@@ -272,6 +275,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("ingest_queues", c.IngestQueues),
 		slog.String("debug_addr", c.DebugAddr),
 		slog.String("trusted_proxies", c.TrustedProxies),
+		slog.Bool("metrics_token_set", c.MetricsToken != ""),
 	)
 }
 

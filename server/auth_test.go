@@ -209,6 +209,17 @@ func TestHealthAndReadiness(t *testing.T) {
 	if res := anon.do("GET", "/metrics", nil).wantStatus(http.StatusOK); !strings.Contains(string(res.Body), "switchboard_http_requests_total") {
 		t.Fatal("metrics lack the request counter")
 	}
+
+	// With a metrics token, only its bearer reads them.
+	guarded := newTestServerConfig(t, storetest.SQLite(t, storetest.Options{}), switchboard.SystemClock{},
+		func(cfg *config.Config) { cfg.MetricsToken = "scrape-secret" })
+	scraper := guarded.anonymous()
+	scraper.do("GET", "/metrics", nil).wantStatus(http.StatusUnauthorized)
+	scraper.bearer = "scrape-secretx"
+	scraper.do("GET", "/metrics", nil).wantStatus(http.StatusUnauthorized)
+	scraper.bearer = "scrape-secret"
+	scraper.do("GET", "/metrics", nil).wantStatus(http.StatusOK)
+
 	ts.Store.Close()
 	if res := anon.do("GET", "/readyz", nil); res.Status != http.StatusServiceUnavailable || res.errorCode() != switchboard.EUNAVAILABLE {
 		t.Fatalf("readyz with a closed database: %d %s", res.Status, res.Body)

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"net/http"
 	"time"
 
@@ -13,6 +15,23 @@ import (
 // handleHealthz answers while the process is up.
 func (s *Server) handleHealthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// handleMetrics serves Prometheus' metrics, to anyone, or only with the configured metrics token
+// ("Authorization: Bearer <SWITCHBOARD_METRICS_TOKEN>").
+func (s *Server) handleMetrics() echo.HandlerFunc {
+	metrics := echo.WrapHandler(s.metrics.Handler())
+	if s.cfg == nil || s.cfg.MetricsToken == "" {
+		return metrics
+	}
+	want := sha256.Sum256([]byte("Bearer " + s.cfg.MetricsToken))
+	return func(c echo.Context) error {
+		got := sha256.Sum256([]byte(c.Request().Header.Get(echo.HeaderAuthorization)))
+		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			return switchboard.Errorf(switchboard.EUNAUTHORIZED, "The metrics need Authorization: Bearer <SWITCHBOARD_METRICS_TOKEN>.")
+		}
+		return metrics(c)
+	}
 }
 
 // handleReadyz answers 200 when the database is reachable and fully migrated, 503 otherwise.

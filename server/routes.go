@@ -17,7 +17,7 @@ func (s *Server) routes() {
 	// Operations (public).
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)
-	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()))
+	e.GET("/metrics", s.handleMetrics())
 
 	// Meta's webhooks (public; signed with the channel's app secret).
 	e.GET("/webhooks/whatsapp/:channel_id", s.handleWebhookVerify)
