@@ -1,8 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +22,7 @@ import (
 	"switchboard/pipeline"
 	"switchboard/realtime"
 	"switchboard/store"
+	"switchboard/whatsapp"
 )
 
 // wsEnv is one server process: a real store, a broker, a hub and the HTTP server with the websocket
@@ -131,6 +135,39 @@ func (e *wsEnv) customerSays(ch *switchboard.Channel, waID, wamid, text string, 
 	return res.Events
 }
 
+// textWebhook is the body Meta posts for one customer text message to the channel's number.
+func textWebhook(ch *switchboard.Channel, waID, wamid, text string, at time.Time) []byte {
+	return fmt.Appendf(nil, `{"object":"whatsapp_business_account","entry":[{"id":%q,"changes":[{"field":"messages",
+"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":%q,"phone_number_id":%q},
+"contacts":[{"profile":{"name":"Customer %s"},"wa_id":%q}],"messages":[{"from":%q,"id":%q,
+"timestamp":"%d","type":"text","text":{"body":%q}}]}}]}]}`, ch.BusinessAccountID, strings.TrimPrefix(ch.PhoneNumber, "+"),
+		ch.PhoneNumberID, waID, waID, waID, wamid, at.Unix(), text)
+}
+
+// webhookClient keeps connections open for many concurrent webhooks, as Meta's senders do.
+var webhookClient = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+
+// postWebhook POSTs body to this process's webhook endpoint for the channel, signed with the channel's
+// app secret as Meta signs it, and fails unless it is acknowledged (200). Safe from any goroutine.
+func (e *wsEnv) postWebhook(ch *switchboard.Channel, body []byte) error {
+	req, err := http.NewRequest(http.MethodPost, e.url+"/webhooks/whatsapp/"+itoa64(ch.ID), bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(whatsapp.SignatureHeader, whatsapp.Sign(body, ch.AppSecret))
+	res, err := webhookClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	io.Copy(io.Discard, res.Body)
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("webhook answered %d", res.StatusCode)
+	}
+	return nil
+}
+
 // conversationOf returns the conversation id carried by ingestion events.
 func conversationOf(t testing.TB, evs []switchboard.Event) int64 {
 	t.Helper()
@@ -143,12 +180,13 @@ func conversationOf(t testing.TB, evs []switchboard.Event) int64 {
 	return 0
 }
 
-// wsFrame is a frame as a test client reads it.
+// wsFrame is a frame as a test client reads it, stamped with the time it was read off the socket.
 type wsFrame struct {
 	Type string          `json:"type"`
 	ID   string          `json:"id"`
 	Seq  int64           `json:"seq"`
 	Data json.RawMessage `json:"data"`
+	at   time.Time
 }
 
 // field decodes one field of the frame's data.
@@ -211,7 +249,7 @@ func (e *wsEnv) wrap(conn *websocket.Conn) *wsConn {
 				c.closeErr = err
 				return
 			}
-			var f wsFrame
+			f := wsFrame{at: time.Now()}
 			if err := json.Unmarshal(data, &f); err != nil {
 				c.closeErr = err
 				return

@@ -28,28 +28,20 @@ type e2e struct {
 	csrf   string
 	number graphtest.Number
 	chID   int64
+	env    map[string]string // the process's environment
 }
 
 const e2ePassword = "e2e-admin-password"
 
-// startE2E starts Switchboard (SQLite, or PostgreSQL when databaseURL is set) and a connected channel.
-func startE2E(t *testing.T, databaseURL string) *e2e {
+// start runs Switchboard with e.env until the test ends, then signs e in as the admin.
+func (e *e2e) start() {
+	t := e.t
 	t.Helper()
-	fake := graphtest.New(graphtest.Options{StatusDelay: 20 * time.Millisecond})
-	fakeSrv := httptest.NewServer(fake)
-	t.Cleanup(func() { fake.Close(); fakeSrv.Close() })
-
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	env := map[string]string{
-		"SWITCHBOARD_ADDR": "127.0.0.1:0", "SWITCHBOARD_DATA_DIR": t.TempDir(), "SWITCHBOARD_SANDBOX": "false",
-		"SWITCHBOARD_ADMIN_EMAIL": "admin@example.com", "SWITCHBOARD_ADMIN_PASSWORD": e2ePassword,
-		"SWITCHBOARD_GRAPH_API_URL": fakeSrv.URL, "SWITCHBOARD_LOG_LEVEL": "error", "SWITCHBOARD_WORKERS": "4",
-		"DATABASE_URL": databaseURL,
-	}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, nil, func(k string) string { return env[k] }, strings.NewReader(""), pw, io.Discard)
+		done <- run(ctx, nil, func(k string) string { return e.env[k] }, strings.NewReader(""), pw, io.Discard)
 		pw.Close()
 	}()
 	t.Cleanup(func() {
@@ -66,13 +58,29 @@ func startE2E(t *testing.T, databaseURL string) *e2e {
 	}
 	go io.Copy(io.Discard, pr)
 	jar, _ := cookiejar.New(nil)
-	e := &e2e{t: t, base: strings.Fields(strings.TrimPrefix(line, "switchboard listening on "))[0], fake: fake, http: &http.Client{Jar: jar}}
-
+	e.base, e.http, e.csrf = strings.Fields(strings.TrimPrefix(line, "switchboard listening on "))[0], &http.Client{Jar: jar}, ""
 	var me struct {
 		CSRFToken string `json:"csrf_token"`
 	}
 	e.call("POST", "/api/v1/auth/login", map[string]string{"email": "admin@example.com", "password": e2ePassword}, http.StatusOK, &me)
 	e.csrf = me.CSRFToken
+}
+
+// startE2E starts Switchboard (SQLite, or PostgreSQL when databaseURL is set) and a connected channel.
+func startE2E(t *testing.T, databaseURL string) *e2e {
+	t.Helper()
+	fake := graphtest.New(graphtest.Options{StatusDelay: 20 * time.Millisecond})
+	fakeSrv := httptest.NewServer(fake)
+	t.Cleanup(func() { fake.Close(); fakeSrv.Close() })
+
+	env := map[string]string{
+		"SWITCHBOARD_ADDR": "127.0.0.1:0", "SWITCHBOARD_DATA_DIR": t.TempDir(), "SWITCHBOARD_SANDBOX": "false",
+		"SWITCHBOARD_ADMIN_EMAIL": "admin@example.com", "SWITCHBOARD_ADMIN_PASSWORD": e2ePassword,
+		"SWITCHBOARD_GRAPH_API_URL": fakeSrv.URL, "SWITCHBOARD_LOG_LEVEL": "error", "SWITCHBOARD_WORKERS": "4",
+		"DATABASE_URL": databaseURL,
+	}
+	e := &e2e{t: t, fake: fake, env: env}
+	e.start()
 	var ch struct {
 		ID         int64  `json:"id"`
 		WebhookURL string `json:"webhook_url"`
