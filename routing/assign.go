@@ -110,7 +110,7 @@ func (d *decision) run(ctx context.Context) (*Outcome, error) {
 			return nil, err
 		}
 		if ok {
-			return d.claim(ctx, ai, ReasonAI, nil, -1)
+			return d.claim(ctx, ai, ReasonAI, nil, -1, -1)
 		}
 	}
 	return d.people(ctx, nil, nil, "")
@@ -148,7 +148,7 @@ func (d *decision) keep(ctx context.Context) (*Outcome, bool, error) {
 	default:
 		return nil, false, nil
 	}
-	out, err := d.claim(ctx, a, ReasonReopen, nil, -1)
+	out, err := d.claim(ctx, a, ReasonReopen, nil, -1, -1)
 	return out, true, err
 }
 
@@ -166,7 +166,7 @@ func (d *decision) byRule(ctx context.Context, rule *switchboard.RoutingRule) (*
 		if err != nil || !ok {
 			return nil, false, err
 		}
-		out, err := d.claim(ctx, ai, ReasonRule, rule, -1)
+		out, err := d.claim(ctx, ai, ReasonRule, rule, -1, -1)
 		return out, true, err
 	case switchboard.TargetAgent:
 		only = map[int64]bool{rule.Target.ID: true}
@@ -214,35 +214,27 @@ func (d *decision) people(ctx context.Context, only map[int64]bool, rule *switch
 		}
 		return &Outcome{Waiting: true, Rule: rule, Events: events}, nil
 	}
-	seen, err := d.r.reserve(ctx, d.ch, pool, c, d.relaxed)
-	if err != nil {
-		return nil, err
-	}
+	seen, rrFrom := guards(d.ch, pool, c, d.relaxed)
 	if reason == "" {
 		reason = strategyReason(d.ch.AssignmentMode)
 	}
-	return d.claim(ctx, switchboard.Assignee{Kind: switchboard.AssigneeHuman, ID: c.AgentID, Name: c.Name}, reason, rule, seen)
+	return d.claim(ctx, switchboard.Assignee{Kind: switchboard.AssigneeHuman, ID: c.AgentID, Name: c.Name}, reason, rule, seen, rrFrom)
 }
 
-// reserve prepares the claim of candidate c chosen by the channel's mode. Round-robin moves the
-// channel's rotation pointer from the one the decision saw to c (errLost when another decision moved
-// it first). Load returns the open count the decision saw, which the claim re-checks under its lock;
-// -1 means no such check.
-func (r *Router) reserve(ctx context.Context, ch *switchboard.Channel, pool *Pool, c Candidate, relaxed bool) (int, error) {
-	if ch.AssignmentMode == switchboard.AssignByRoundRobin {
-		moved, err := r.store.AdvanceRoundRobin(ctx, ch.ID, pool.RRLast, c.AgentID)
-		if err != nil {
-			return 0, err
-		}
-		if !moved && !relaxed {
-			return 0, errLost
-		}
-		return -1, nil
+// guards returns what the claim of candidate c, chosen by the channel's mode, re-checks under its
+// locks. Load: the open count the decision saw (-1: no check). Round-robin: the agent the channel's
+// rotation pointed at (-1: no check), which the claim's transaction moves to c if nobody moved it
+// first. A claim whose guard fails loses the race and the decision is taken again on fresh data; a
+// relaxed decision (the last attempt) drops the guards, and capacity alone is checked.
+func guards(ch *switchboard.Channel, pool *Pool, c Candidate, relaxed bool) (seenOpen int, rrFrom int64) {
+	switch {
+	case relaxed:
+		return -1, -1
+	case ch.AssignmentMode == switchboard.AssignByRoundRobin:
+		return -1, pool.RRLast
+	default:
+		return c.Open, -1
 	}
-	if relaxed {
-		return -1, nil
-	}
-	return c.Open, nil
 }
 
 func strategyReason(mode string) string {
@@ -252,9 +244,10 @@ func strategyReason(mode string) string {
 	return ReasonLoad
 }
 
-// claim asks the store to give the conversation to `to`, from the owner this decision saw.
-func (d *decision) claim(ctx context.Context, to switchboard.Assignee, reason string, rule *switchboard.RoutingRule, seen int) (*Outcome, error) {
-	events, err := d.r.store.AssignConversation(ctx, d.conv.ID, d.conv.Assignee, to, reason, rule, seen)
+// claim asks the store to give the conversation to `to`, from the owner this decision saw, with the
+// guards of the channel's mode (see guards; -1 for none).
+func (d *decision) claim(ctx context.Context, to switchboard.Assignee, reason string, rule *switchboard.RoutingRule, seen int, rrFrom int64) (*Outcome, error) {
+	events, err := d.r.store.AssignConversation(ctx, d.conv.ID, d.conv.Assignee, to, reason, rule, seen, rrFrom)
 	if switchboard.IsCode(err, switchboard.ECONFLICT) {
 		return nil, errLost
 	}

@@ -111,14 +111,11 @@ func (r *Router) drainOne(ctx context.Context, ch *switchboard.Channel, conv *sw
 			return false, nil
 		}
 		relaxed := attempt >= r.attempts
-		seen, err := r.reserve(ctx, ch, p, c, relaxed)
-		var events []switchboard.Event
-		if err == nil {
-			to := switchboard.Assignee{Kind: switchboard.AssigneeHuman, ID: c.AgentID, Name: c.Name}
-			events, err = r.store.AssignConversation(ctx, conv.ID, nil, to, ReasonQueue, nil, seen)
-			if switchboard.IsCode(err, switchboard.ECONFLICT) {
-				err = errLost
-			}
+		seen, rrFrom := guards(ch, p, c, relaxed)
+		to := switchboard.Assignee{Kind: switchboard.AssigneeHuman, ID: c.AgentID, Name: c.Name}
+		events, err := r.store.AssignConversation(ctx, conv.ID, nil, to, ReasonQueue, nil, seen, rrFrom)
+		if switchboard.IsCode(err, switchboard.ECONFLICT) {
+			err = errLost
 		}
 		if err == nil {
 			r.publish(ctx, events)

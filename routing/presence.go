@@ -27,6 +27,8 @@ type PresenceSet struct {
 
 	mu     sync.Mutex
 	agents map[int64]*presenceEntry
+	// arrived is signalled (without blocking, coalesced) when an agent comes online.
+	arrived chan struct{}
 }
 
 type presenceEntry struct {
@@ -43,8 +45,12 @@ func NewPresenceSet(clock switchboard.Clock, grace time.Duration) *PresenceSet {
 	if grace <= 0 {
 		grace = DefaultGrace
 	}
-	return &PresenceSet{clock: clock, grace: grace, agents: map[int64]*presenceEntry{}}
+	return &PresenceSet{clock: clock, grace: grace, agents: map[int64]*presenceEntry{}, arrived: make(chan struct{}, 1)}
 }
+
+// Arrivals receives a value after one or more agents came online: SharedPresence syncs at once, so
+// the other replicas and the agents' screens learn of it without waiting for the next heartbeat.
+func (p *PresenceSet) Arrivals() <-chan struct{} { return p.arrived }
 
 // Connect records a new connection of the agent. It reports whether the agent came online with it
 // (they were offline, not merely within the grace period of a previous connection): the moment to
@@ -59,6 +65,12 @@ func (p *PresenceSet) Connect(agentID int64) (cameOnline bool) {
 	}
 	cameOnline = e.conns == 0 && !p.within(e)
 	e.conns++
+	if cameOnline {
+		select {
+		case p.arrived <- struct{}{}:
+		default:
+		}
+	}
 	return cameOnline
 }
 

@@ -2,6 +2,9 @@ package routing
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -75,11 +78,65 @@ func TestPresenceSetConcurrent(t *testing.T) {
 	}
 }
 
-// memPresence is a PresenceStore kept in memory, as two replicas would share a table.
+// memPresence is a PresenceStore kept in memory, as two replicas would share a table. events logs
+// the presence transitions it recorded, as "7 online".
 type memPresence struct {
-	mu    sync.Mutex
-	clock switchboard.Clock
-	rows  map[string]map[int64]time.Time
+	mu     sync.Mutex
+	clock  switchboard.Clock
+	rows   map[string]map[int64]time.Time
+	events []string
+}
+
+// RecordPresence is the store's: it writes or removes the instance's row and logs an event unless
+// another instance reported the agent within `within`.
+func (m *memPresence) RecordPresence(_ context.Context, instance string, id int64, online bool, within time.Duration) ([]switchboard.Event, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.clock.Now()
+	if online {
+		if m.rows[instance] == nil {
+			m.rows[instance] = map[int64]time.Time{}
+		}
+		m.rows[instance][id] = now
+	} else {
+		delete(m.rows[instance], id)
+	}
+	for other, rows := range m.rows {
+		if seen, ok := rows[id]; ok && other != instance && !seen.Before(now.Add(-within)) {
+			return nil, nil
+		}
+	}
+	state := map[bool]string{true: "online", false: "offline"}[online]
+	m.events = append(m.events, fmt.Sprint(id, " ", state))
+	data, _ := json.Marshal(map[string]any{"agent_id": id, "online": online})
+	return []switchboard.Event{{Seq: int64(len(m.events)), Type: switchboard.EventPresenceUpdated, Data: data}}, nil
+}
+
+// logged returns the events recorded since the last call.
+func (m *memPresence) logged() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := m.events
+	m.events = nil
+	return out
+}
+
+// published collects what a SharedPresence publishes.
+type published struct {
+	mu     sync.Mutex
+	events []switchboard.Event
+}
+
+func (p *published) Publish(_ context.Context, events []switchboard.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.events = append(p.events, events...)
+}
+
+func (p *published) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.events)
 }
 
 func (m *memPresence) TouchPresence(_ context.Context, instance string, ids []int64) error {
@@ -161,5 +218,140 @@ func (m *memPresence) has(instance string, id int64) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	_, ok := m.rows[instance][id]
+	return ok
+}
+
+// TestSharedPresenceTransitions: agents' screens learn when a colleague comes online or goes
+// offline anywhere, once per transition: not for a second tab, a reconnect within the grace period,
+// or a move from one replica to another.
+func TestSharedPresenceTransitions(t *testing.T) {
+	clock := switchboard.NewManualClock(time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC))
+	table := &memPresence{clock: clock, rows: map[string]map[int64]time.Time{}}
+	pub := &published{}
+	a := NewSharedPresence(SharedPresenceOptions{Local: NewPresenceSet(clock, 30*time.Second), Store: table, Instance: "a",
+		Interval: time.Second, Publisher: pub})
+	b := NewSharedPresence(SharedPresenceOptions{Local: NewPresenceSet(clock, 30*time.Second), Store: table, Instance: "b",
+		Interval: time.Second})
+	ctx := t.Context()
+	// wait lets time pass with both replicas' heartbeats, and returns the events logged meanwhile.
+	wait := func(d time.Duration) []string {
+		t.Helper()
+		for range int(d / time.Second) {
+			clock.Advance(time.Second)
+			for _, p := range []*SharedPresence{a, b} {
+				if err := p.Sync(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		return table.logged()
+	}
+	expect := func(step string, got []string, want ...string) {
+		t.Helper()
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s: events %q, want %q", step, got, want)
+		}
+	}
+
+	a.Local().Connect(7)
+	expect("first connection", wait(time.Second), "7 online")
+	if pub.count() != 1 {
+		t.Fatalf("replica a published %d events, want 1", pub.count())
+	}
+	a.Local().Connect(7)
+	expect("a second tab", wait(2*time.Second))
+	a.Local().Disconnect(7)
+	a.Local().Disconnect(7)
+	expect("within the grace period", wait(20*time.Second))
+	a.Local().Connect(7)
+	expect("a reconnection within the grace period", wait(2*time.Second))
+
+	// The agent's page reloads onto replica b: online there before a's grace period ends.
+	a.Local().Disconnect(7)
+	b.Local().Connect(7)
+	expect("a move to another replica", wait(40*time.Second))
+	if a.Local().Online(7) || !a.Online(7) {
+		t.Fatal("after the move, replica a sees agent 7 through the heartbeat only")
+	}
+	b.Local().Disconnect(7)
+	expect("the last connection anywhere, past the grace period", wait(40*time.Second), "7 offline")
+	if a.Online(7) || b.Online(7) {
+		t.Fatal("agent 7 is still online")
+	}
+	// Tabs on both replicas: online once, offline once the last one closes.
+	a.Local().Connect(7)
+	b.Local().Connect(7)
+	expect("tabs on two replicas", wait(time.Second), "7 online")
+	a.Local().Disconnect(7)
+	expect("one of them closed", wait(40*time.Second))
+	b.Local().Disconnect(7)
+	expect("both closed", wait(40*time.Second), "7 offline")
+}
+
+// failingPresence fails to record transitions until told otherwise.
+type failingPresence struct {
+	*memPresence
+	fail bool
+}
+
+func (f *failingPresence) RecordPresence(ctx context.Context, instance string, id int64, online bool, within time.Duration) ([]switchboard.Event, error) {
+	if f.fail {
+		return nil, fmt.Errorf("database unavailable")
+	}
+	return f.memPresence.RecordPresence(ctx, instance, id, online, within)
+}
+
+// TestSharedPresenceRetriesTransitions: a transition the store could not record is recorded at the
+// next sync, while the heartbeat goes on.
+func TestSharedPresenceRetriesTransitions(t *testing.T) {
+	clock := switchboard.NewManualClock(time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC))
+	table := &failingPresence{memPresence: &memPresence{clock: clock, rows: map[string]map[int64]time.Time{}}, fail: true}
+	a := NewSharedPresence(SharedPresenceOptions{Local: NewPresenceSet(clock, 0), Store: table, Instance: "a", Interval: time.Second})
+	a.Local().Connect(7)
+	if err := a.Sync(t.Context()); err == nil || !a.Online(7) {
+		t.Fatalf("sync with a failing store: %v; online %v", err, a.Online(7))
+	}
+	table.fail = false
+	if err := a.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := table.logged(); !slices.Equal(got, []string{"7 online"}) {
+		t.Fatalf("events %q", got)
+	}
+}
+
+// TestSharedPresenceRunWakesOnArrival: Run syncs as soon as an agent comes online here, not at the
+// next heartbeat, so the others see them (and their screens the event) at once.
+func TestSharedPresenceRunWakesOnArrival(t *testing.T) {
+	table := &memPresence{clock: switchboard.SystemClock{}, rows: map[string]map[int64]time.Time{}}
+	a := NewSharedPresence(SharedPresenceOptions{Local: NewPresenceSet(nil, 0), Store: table, Instance: "a", Interval: time.Hour})
+	ctx, stop := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- a.Run(ctx) }()
+	for !table.reported("a") { // Run's first sync, at start; the next heartbeat is an hour away
+		time.Sleep(time.Millisecond)
+	}
+	a.Local().Connect(7)
+	deadline := time.Now().Add(5 * time.Second)
+	for !table.has("a", 7) {
+		if time.Now().After(deadline) {
+			t.Fatal("Run did not sync when agent 7 came online")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := table.logged(); !slices.Equal(got, []string{"7 online"}) {
+		t.Fatalf("events %q", got)
+	}
+}
+
+// reported tells whether the instance has synced at least once.
+func (m *memPresence) reported(instance string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.rows[instance]
 	return ok
 }

@@ -249,3 +249,58 @@ func (s *Store) SetAvailability(ctx context.Context, agentID int64, a switchboar
 	})
 	return out, events, err
 }
+
+// presenceEvent is the data of a presence.updated event about an agent coming online or going
+// offline: SetAvailability's fields and whether they are online.
+type presenceEvent struct {
+	AgentID      int64  `json:"agent_id"`
+	Availability string `json:"availability"`
+	Online       bool   `json:"online"`
+}
+
+// RecordPresence records, in the presence server processes share (agent_presence), that the agent
+// came online on instance (online: their first connection there) or went offline there (their last
+// connection closed and its grace period passed). When no other instance reported them within
+// `within`, that changes whether they are online at all: it logs the presence.updated event agents
+// see ({"agent_id", "availability", "online"}) and returns it. The agent's row is locked, so two
+// processes' transitions of one agent are serialised: each sees the other's row, and an agent who
+// moves between processes stays online without events. An agent deleted meanwhile is ignored.
+func (s *Store) RecordPresence(ctx context.Context, instance string, agentID int64, online bool, within time.Duration) ([]switchboard.Event, error) {
+	var events []switchboard.Event
+	err := s.inTx(ctx, func(ctx context.Context, tx *gorm.DB) error {
+		events = nil
+		lock := ""
+		if s.dialect == "postgres" {
+			lock = " FOR NO KEY UPDATE" // does not block the key-share locks of rows referring to the agent
+		}
+		var availability []string
+		if err := tx.Raw(`SELECT availability FROM agents WHERE id = ?`+lock, agentID).Scan(&availability).Error; err != nil {
+			return err
+		}
+		if len(availability) == 0 {
+			return nil
+		}
+		now := s.now()
+		if online {
+			if err := tx.Exec(`INSERT INTO agent_presence (agent_id, instance, last_seen) VALUES (?, ?, ?)
+ON CONFLICT (agent_id, instance) DO UPDATE SET last_seen = excluded.last_seen`, agentID, instance, now).Error; err != nil {
+				return err
+			}
+		} else if err := tx.Where("agent_id = ? AND instance = ?", agentID, instance).Delete(&presenceRow{}).Error; err != nil {
+			return err
+		}
+		var elsewhere int64
+		if err := tx.Model(&presenceRow{}).Where("agent_id = ? AND instance <> ? AND last_seen >= ?", agentID, instance, now.Add(-within)).
+			Count(&elsewhere).Error; err != nil {
+			return err
+		}
+		if elsewhere > 0 {
+			return nil
+		}
+		ev, err := s.recordEvent(ctx, tx, switchboard.EventPresenceUpdated, 0, 0,
+			presenceEvent{AgentID: agentID, Availability: availability[0], Online: online})
+		events = []switchboard.Event{ev}
+		return err
+	})
+	return events, err
+}

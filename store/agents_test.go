@@ -2,10 +2,15 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"switchboard"
+	"switchboard/routing"
 	"switchboard/store"
 	"switchboard/store/storetest"
 )
@@ -168,4 +173,181 @@ func TestReopenExistingDatabase(t *testing.T) {
 	if n, err := s.CountAgents(t.Context()); err != nil || n != 1 {
 		t.Fatalf("agents after reopen: %d %v", n, err)
 	}
+}
+
+// presenceLog reads the presence.updated events logged after *head (moving it on), as "12 online
+// available" ("12 available" for an availability change, which says nothing of being online).
+func presenceLog(t *testing.T, s *store.Store, head *int64) []string {
+	t.Helper()
+	events, err := s.EventsAfter(t.Context(), *head, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, ev := range events {
+		*head = ev.Seq
+		if ev.Type != switchboard.EventPresenceUpdated {
+			continue
+		}
+		var d struct {
+			AgentID      int64  `json:"agent_id"`
+			Availability string `json:"availability"`
+			Online       *bool  `json:"online"`
+		}
+		if err := json.Unmarshal(ev.Data, &d); err != nil || ev.ChannelID != 0 {
+			t.Fatalf("presence event %s on channel %d: %v", ev.Data, ev.ChannelID, err)
+		}
+		switch {
+		case d.Online == nil:
+			out = append(out, fmt.Sprint(d.AgentID, " ", d.Availability))
+		case *d.Online:
+			out = append(out, fmt.Sprint(d.AgentID, " online ", d.Availability))
+		default:
+			out = append(out, fmt.Sprint(d.AgentID, " offline ", d.Availability))
+		}
+	}
+	return out
+}
+
+// eventSink collects published events.
+type eventSink struct {
+	mu     sync.Mutex
+	events []switchboard.Event
+}
+
+func (e *eventSink) Publish(_ context.Context, events []switchboard.Event) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.events = append(e.events, events...)
+}
+
+// TestPresenceEvents: an agent coming online or going offline on any of the server processes
+// sharing the database logs one presence.updated event ({"agent_id", "availability", "online"},
+// SetAvailability's fields and whether they are online), which the process publishes; a second tab,
+// a reconnection within the grace period or a move to another process logs none.
+func TestPresenceEvents(t *testing.T) {
+	clock := switchboard.NewManualClock(time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC))
+	storetest.EachWith(t, storetest.Options{Clock: clock}, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		ana := mustAgent(t, s, "Ana", "ana@example.com", switchboard.RoleAgent)
+		sink := &eventSink{}
+		var replicas []*routing.SharedPresence
+		for _, name := range []string{"a", "b"} {
+			replicas = append(replicas, routing.NewSharedPresence(routing.SharedPresenceOptions{Local: routing.NewPresenceSet(clock, 30*time.Second),
+				Store: s, Instance: name, Interval: time.Second, Publisher: sink}))
+		}
+		a, b := replicas[0], replicas[1]
+		var head int64
+		presenceLog(t, s, &head)
+		// wait lets time pass with both processes' heartbeats and returns the presence events logged.
+		wait := func(d time.Duration) []string {
+			t.Helper()
+			for range int(d / time.Second) {
+				clock.Advance(time.Second)
+				for _, p := range replicas {
+					if err := p.Sync(ctx); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			return presenceLog(t, s, &head)
+		}
+		expect := func(step string, got []string, want ...string) {
+			t.Helper()
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s: events %q, want %q", step, got, want)
+			}
+		}
+		id := fmt.Sprint(ana.ID)
+
+		a.Local().Connect(ana.ID)
+		expect("first connection", wait(time.Second), id+" online available")
+		a.Local().Connect(ana.ID)
+		expect("a second tab", wait(2*time.Second))
+		a.Local().Disconnect(ana.ID)
+		a.Local().Disconnect(ana.ID)
+		b.Local().Connect(ana.ID)
+		expect("a move to the other process", wait(40*time.Second))
+		if _, _, err := s.SetAvailability(ctx, ana.ID, switchboard.Away); err != nil {
+			t.Fatal(err)
+		}
+		expect("away", presenceLog(t, s, &head), id+" away")
+		b.Local().Disconnect(ana.ID)
+		expect("within the grace period", wait(20*time.Second))
+		b.Local().Connect(ana.ID)
+		expect("back within the grace period", wait(time.Second))
+		b.Local().Disconnect(ana.ID)
+		expect("gone from every process", wait(40*time.Second), id+" offline away")
+		if a.Online(ana.ID) || b.Online(ana.ID) {
+			t.Fatal("Ana is still online")
+		}
+		sink.mu.Lock()
+		if len(sink.events) != 2 || sink.events[0].Type != switchboard.EventPresenceUpdated || sink.events[1].Seq <= sink.events[0].Seq {
+			t.Fatalf("published: %+v", sink.events)
+		}
+		sink.mu.Unlock()
+
+		// A replica that stopped reporting (crashed) does not keep Ana online.
+		if err := s.TouchPresence(ctx, "crashed", []int64{ana.ID}); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(4 * time.Second)
+		if evs, err := s.RecordPresence(ctx, "a", ana.ID, true, 3*time.Second); err != nil || len(evs) != 1 {
+			t.Fatalf("online beside a stale report: %v %v", evs, err)
+		}
+		if evs, err := s.RecordPresence(ctx, "a", 424242, true, 3*time.Second); err != nil || len(evs) != 0 {
+			t.Fatalf("an unknown agent: %v %v", evs, err)
+		}
+	})
+}
+
+// TestPresenceTransitionsRace: Ana's connection moves from process a to process b while a's grace
+// period ends: a records her offline while b records her online, at the same moment. Whatever the
+// order, the last event agents saw must say what is true: online.
+func TestPresenceTransitionsRace(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		ana := mustAgent(t, s, "Ana", "ana@example.com", switchboard.RoleAgent)
+		var head int64
+		presenceLog(t, s, &head)
+		state := "offline"
+		// settle applies the events logged since the last call to what agents see.
+		settle := func() {
+			for _, e := range presenceLog(t, s, &head) {
+				if e == fmt.Sprint(ana.ID, " online available") {
+					state = "online"
+				} else {
+					state = "offline"
+				}
+			}
+		}
+		for i := range 20 {
+			if _, err := s.RecordPresence(ctx, "a", ana.ID, true, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			settle()
+			var wg sync.WaitGroup
+			for _, online := range []bool{false, true} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if _, err := s.RecordPresence(context.Background(), map[bool]string{false: "a", true: "b"}[online], ana.ID, online, time.Minute); err != nil {
+						t.Error(err)
+					}
+				}()
+			}
+			wg.Wait()
+			settle()
+			if state != "online" {
+				t.Fatalf("round %d: Ana is connected to b, but agents last saw her %s", i, state)
+			}
+			if _, err := s.RecordPresence(ctx, "b", ana.ID, false, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			settle()
+			if state != "offline" {
+				t.Fatalf("round %d: Ana left, but agents last saw her %s", i, state)
+			}
+		}
+	})
 }

@@ -16,7 +16,10 @@ import (
 // human, their channel_members row, and only then counts their open conversations on the channel:
 // claims for one agent are serialised by that lock (PostgreSQL) or by BEGIN IMMEDIATE (SQLite), so the
 // count includes every claim committed before. No agent ends above capacity, and the expected owner
-// is checked under the conversation's lock, so no conversation is assigned twice.
+// is checked under the conversation's lock, so no conversation is assigned twice. A round-robin claim
+// then moves the channel's rotation pointer with a conditional update in the same transaction (the
+// channel row's lock orders such claims), so the rotation advances exactly once per assignment,
+// whichever process decided it.
 
 // openHuman selects the conversations that count towards an agent's load. Its values are literals so
 // PostgreSQL matches the partial index conversations_load_idx whatever the plan.
@@ -42,11 +45,14 @@ func (e assignedEvent) with(c *switchboard.Conversation) any {
 // provided it is still held by `from` (nil: unassigned) and not resolved. For a human it checks, at
 // commit time and under a lock, that they are an enabled member of the channel with fewer open
 // conversations there than their capacity, and, when seenOpen >= 0 (the load strategy), that they
-// hold no more than the seenOpen the decision counted. Any of these failing is ECONFLICT: the router
-// decides again on fresh data. The conversation leaves its queue; a team rule records its team. The
-// activity line (who and why: reason and rule) and the events are written in the same transaction;
-// the events are returned for publishing.
-func (s *Store) AssignConversation(ctx context.Context, conversationID int64, from *switchboard.Assignee, to switchboard.Assignee, reason string, rule *switchboard.RoutingRule, seenOpen int) ([]switchboard.Event, error) {
+// hold no more than the seenOpen the decision counted. When rrFrom >= 0 (the round-robin strategy)
+// the channel's rotation must still point at rrFrom, the agent it pointed at when the router decided
+// (0: nobody yet), and moves to `to` in the same transaction, so the rotation advances exactly when
+// an agent is given a conversation, whichever process decided; -1 leaves the rotation alone. Any of
+// these failing is ECONFLICT: the router decides again on fresh data. The conversation leaves its
+// queue; a team rule records its team. The activity line (who and why: reason and rule) and the
+// events are written in the same transaction; the events are returned for publishing.
+func (s *Store) AssignConversation(ctx context.Context, conversationID int64, from *switchboard.Assignee, to switchboard.Assignee, reason string, rule *switchboard.RoutingRule, seenOpen int, rrFrom int64) ([]switchboard.Event, error) {
 	if (to.Kind != switchboard.AssigneeHuman && to.Kind != switchboard.AssigneeAI) || to.ID <= 0 {
 		return nil, switchboard.Errorf(switchboard.EINVALID, "An assignee is a human or an AI agent with an id.")
 	}
@@ -65,6 +71,11 @@ func (s *Store) AssignConversation(ctx context.Context, conversationID int64, fr
 		}
 		if err := s.assignTx(ctx, tx, conv, &to, seenOpen); err != nil {
 			return err
+		}
+		if rrFrom >= 0 && to.Kind == switchboard.AssigneeHuman {
+			if err := advanceRotation(tx, conv.ChannelID, rrFrom, to.ID); err != nil {
+				return err
+			}
 		}
 		if rule != nil {
 			// The conversation belongs to the team a rule sent it to (and to none after another rule).
@@ -367,102 +378,25 @@ a.last_assigned_at FROM channel_members m JOIN agents a ON a.id = m.agent_id WHE
 	return members, agents, open, rrLast, nil
 }
 
-// AdvanceRoundRobin moves the channel's rotation pointer from the agent a decision saw (0: none) to
-// the agent it chose. It reports false, changing nothing, when another decision moved it first.
-func (s *Store) AdvanceRoundRobin(ctx context.Context, channelID, from, to int64) (bool, error) {
-	res := s.conn(ctx).Exec(`UPDATE channels SET rr_last_agent_id = ? WHERE id = ? AND COALESCE(rr_last_agent_id, 0) = ?`, to, channelID, from)
+// advanceRotation moves the channel's round-robin pointer from the agent the decision saw (0: none)
+// to the agent it chose, inside the claim's transaction: ECONFLICT when another claim moved it first.
+// The conditional update waits for a concurrent claim's row lock and re-reads the row it committed
+// (PostgreSQL) or runs alone (SQLite's BEGIN IMMEDIATE).
+func advanceRotation(tx *gorm.DB, channelID, from, to int64) error {
+	res := tx.Exec(`UPDATE channels SET rr_last_agent_id = ? WHERE id = ? AND COALESCE(rr_last_agent_id, 0) = ?`, to, channelID, from)
 	if res.Error != nil {
-		return false, translate(res.Error)
+		return res.Error
 	}
-	return res.RowsAffected == 1, nil
+	if res.RowsAffected != 1 {
+		return switchboard.Errorf(switchboard.ECONFLICT, "The round-robin rotation moved meanwhile.")
+	}
+	return nil
 }
 
 // waitingRow is a conversation with the agent it waits for.
 type waitingRow struct {
 	Conversation conversationRow `gorm:"embedded"`
 	QueueAgentID *int64
-}
-
-// UnassignedWaiting returns up to limit conversations of the channel that wait for an assignee,
-// oldest first (by when they started waiting), after the conversation `after` (nil: from the start),
-// with the target each waits for: an agent, a team, or the zero target for anyone.
-func (s *Store) UnassignedWaiting(ctx context.Context, channelID int64, after *switchboard.Conversation, limit int) ([]*switchboard.Conversation, []switchboard.RuleTarget, error) {
-	q := `SELECT * FROM conversations WHERE channel_id = ? AND waiting_since IS NOT NULL AND assignee_kind = '' AND status <> 'resolved'`
-	args := []any{channelID}
-	if after != nil && after.WaitingSince != nil {
-		q += ` AND (waiting_since > ? OR (waiting_since = ? AND id > ?))`
-		args = append(args, utc(*after.WaitingSince), utc(*after.WaitingSince), after.ID)
-	}
-	var rows []waitingRow
-	if err := s.conn(ctx).Raw(q+` ORDER BY waiting_since, id LIMIT ?`, append(args, limit)...).Scan(&rows).Error; err != nil {
-		return nil, nil, translate(err)
-	}
-	convs := make([]*switchboard.Conversation, len(rows))
-	targets := make([]switchboard.RuleTarget, len(rows))
-	for i := range rows {
-		convs[i] = rows[i].Conversation.toDomain()
-		switch {
-		case rows[i].QueueAgentID != nil:
-			targets[i] = switchboard.RuleTarget{Kind: switchboard.TargetAgent, ID: *rows[i].QueueAgentID}
-		case rows[i].Conversation.TeamID != nil:
-			targets[i] = switchboard.RuleTarget{Kind: switchboard.TargetTeam, ID: *rows[i].Conversation.TeamID}
-		}
-	}
-	return convs, targets, nil
-}
-
-// WaitInQueue records that nobody eligible could take the conversation: it waits, from now unless it
-// already waited, in the queue of the rule's target (an agent or a team; the channel's without a
-// rule), and loses `from`, its previous owner (nil: it had none), who could not keep it. ECONFLICT
-// when its owner is no longer `from`. An activity line is written when this changes anything.
-func (s *Store) WaitInQueue(ctx context.Context, conversationID int64, from *switchboard.Assignee, rule *switchboard.RoutingRule) ([]switchboard.Event, error) {
-	var events []switchboard.Event
-	err := s.inTx(ctx, func(ctx context.Context, tx *gorm.DB) error {
-		events = nil
-		conv, err := lockConversation(tx, conversationID)
-		if err != nil {
-			return err
-		}
-		if conv.Status == switchboard.StatusResolved || !heldBy(conv, from) {
-			return switchboard.Errorf(switchboard.ECONFLICT, "The conversation changed meanwhile.")
-		}
-		var w waitingRow
-		if err := tx.Table("conversations").Select("queue_agent_id").Where("id = ?", conv.ID).Take(&w).Error; err != nil {
-			return err
-		}
-		var agentID, teamID *int64
-		target := "an available agent"
-		if rule != nil && rule.Target.Kind == switchboard.TargetAgent {
-			agentID, target = &rule.Target.ID, s.agentName(tx, rule.Target.ID)
-		}
-		if rule != nil && rule.Target.Kind == switchboard.TargetTeam {
-			var team teamRow
-			tx.Select("id", "name").Where("id = ?", rule.Target.ID).Take(&team)
-			teamID, target = &rule.Target.ID, "the team "+team.Name
-		}
-		if from == nil && conv.WaitingSince != nil && sameID(agentID, w.QueueAgentID) && sameID(teamID, conv.TeamID) {
-			return nil // already waiting there
-		}
-		now := s.now()
-		since := now
-		if conv.WaitingSince != nil {
-			since = *conv.WaitingSince
-		}
-		if err := tx.Model(&conversationRow{}).Where("id = ?", conv.ID).Updates(map[string]any{"assignee_kind": "", "assignee_id": nil,
-			"waiting_since": since, "queue_agent_id": agentID, "team_id": teamID, "updated_at": now}).Error; err != nil {
-			return err
-		}
-		text := "Waiting for " + target
-		if rule != nil {
-			text += " (rule “" + rule.Name + "”)"
-		}
-		if from != nil {
-			text = "Reopened while " + describe(*s.named(tx, from)) + " is not available. " + text
-		}
-		events, err = s.logChange(ctx, tx, conv.ID, "", text+".", switchboard.EventConversationUpdated, nil)
-		return err
-	})
-	return events, err
 }
 
 // HandOff takes a conversation from the AI agent that owns it: it becomes unassigned and is marked

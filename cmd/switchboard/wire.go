@@ -70,7 +70,7 @@ func wire(ctx context.Context, cfg *config.Config, st *store.Store, clock switch
 
 	// Assignment, with presence shared between replicas through the database.
 	local := routing.NewPresenceSet(clock, routing.DefaultGrace)
-	presence := routing.NewSharedPresence(routing.SharedPresenceOptions{Local: local, Store: st, Instance: instance, Logger: log})
+	presence := routing.NewSharedPresence(routing.SharedPresenceOptions{Local: local, Store: st, Instance: instance, Logger: log, Publisher: broker})
 	router := routing.New(routing.Deps{Store: st, Presence: presence, AIAgents: st, Publisher: broker, Clock: clock,
 		Logger: log.With("component", "routing")})
 
