@@ -393,12 +393,6 @@ func advanceRotation(tx *gorm.DB, channelID, from, to int64) error {
 	return nil
 }
 
-// waitingRow is a conversation with the agent it waits for.
-type waitingRow struct {
-	Conversation conversationRow `gorm:"embedded"`
-	QueueAgentID *int64
-}
-
 // HandOff takes a conversation from the AI agent that owns it: it becomes unassigned and is marked
 // handed off, so the AI does not take it again unless it is assigned back. A conversation the AI
 // does not own is left alone (no events). The router then runs the people step.

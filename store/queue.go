@@ -10,6 +10,12 @@ import (
 	"switchboard"
 )
 
+// waitingRow is a conversation with the agent it waits for.
+type waitingRow struct {
+	Conversation conversationRow `gorm:"embedded"`
+	QueueAgentID *int64
+}
+
 // UnassignedWaiting returns up to limit conversations of the channel that wait for an assignee,
 // oldest first (by when they started waiting), after the conversation `after` (nil: from the start),
 // with the target each waits for: an agent, a team, or the zero target for anyone.
