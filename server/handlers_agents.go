@@ -71,12 +71,27 @@ func (s *Server) handleCreateAgent(c echo.Context) error {
 	return c.JSON(http.StatusCreated, a)
 }
 
+// agentView is an agent as the API shows it: with whether they are online now (a live connection on
+// any replica); presence.updated events keep a screen current after that.
+type agentView struct {
+	*switchboard.Agent
+	Online bool `json:"online"`
+}
+
+func (s *Server) agentView(a *switchboard.Agent) agentView {
+	return agentView{Agent: a, Online: s.presence != nil && s.presence.Online(a.ID)}
+}
+
 func (s *Server) handleListAgents(c echo.Context) error {
 	agents, err := s.store.ListAgents(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, list(agents))
+	views := make([]agentView, len(agents))
+	for i, a := range agents {
+		views[i] = s.agentView(a)
+	}
+	return c.JSON(http.StatusOK, list(views))
 }
 
 func (s *Server) handleGetAgent(c echo.Context) error {
@@ -88,7 +103,7 @@ func (s *Server) handleGetAgent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, a)
+	return c.JSON(http.StatusOK, s.agentView(a))
 }
 
 // AgentUpdateRequest is the body of PATCH /agents/:id; absent fields are unchanged.

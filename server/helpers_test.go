@@ -42,17 +42,26 @@ func newTestServerClock(t *testing.T, st *store.Store, clock switchboard.Clock) 
 // newTestServerConfig is newTestServerClock with a change to the test configuration.
 func newTestServerConfig(t *testing.T, st *store.Store, clock switchboard.Clock, change func(*config.Config)) *testServer {
 	t.Helper()
+	return newTestServerOptions(t, st, clock, func(o *server.Options) {
+		if change != nil {
+			change(o.Config)
+		}
+	})
+}
+
+// newTestServerOptions is newTestServerClock with a change to the server's options.
+func newTestServerOptions(t *testing.T, st *store.Store, clock switchboard.Clock, change func(*server.Options)) *testServer {
+	t.Helper()
 	ts := &testServer{t: t, Store: st, clock: clock}
-	cfg := &config.Config{PublicURL: "http://localhost:8080", SessionTTL: 30 * 24 * time.Hour}
-	if change != nil {
-		change(cfg)
-	}
-	srv := server.New(server.Options{Config: cfg, Store: st, Clock: clock, Web: http.NotFoundHandler(),
+	opts := server.Options{Config: &config.Config{PublicURL: "http://localhost:8080", SessionTTL: 30 * 24 * time.Hour},
+		Store: st, Clock: clock, Web: http.NotFoundHandler(),
 		Inbound:   pipeline.NewInbound(pipeline.InboundOptions{Store: st}),
 		Outbound:  pipeline.NewOutbound(pipeline.OutboundOptions{Store: st, Clock: ts.clock}),
 		Media:     pipeline.NewMedia(pipeline.MediaOptions{Store: st, Dir: t.TempDir()}),
 		Workspace: pipeline.NewWorkspace(pipeline.WorkspaceOptions{Store: st}),
-	})
+	}
+	change(&opts)
+	srv := server.New(opts)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	ts.URL = hs.URL

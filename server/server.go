@@ -37,6 +37,11 @@ type Store interface {
 	Ready(ctx context.Context) error
 }
 
+// Presence tells whether an agent is online: connected to some replica (routing.SharedPresence).
+type Presence interface {
+	Online(agentID int64) bool
+}
+
 // Options are the server's dependencies, wired in cmd/switchboard.
 type Options struct {
 	Config  *config.Config
@@ -53,6 +58,8 @@ type Options struct {
 	Workspace *pipeline.Workspace
 	// Hub serves the agents' websockets (GET /api/v1/ws); nil answers 503.
 	Hub *Hub
+	// Presence tells which agents are online (a live connection on any replica); nil: nobody is.
+	Presence Presence
 	// Sandbox is the fake Graph API mounted at /sandbox/graph; nil when the sandbox is off.
 	Sandbox *graphtest.Server
 	// Web serves the browser app for every GET the API does not own.
@@ -70,6 +77,7 @@ type Server struct {
 	outbound  *pipeline.Outbound
 	templates *pipeline.Templates
 	media     *pipeline.Media
+	presence  Presence
 	sandbox   *graphtest.Server
 	workspace *pipeline.Workspace
 	hub       *Hub
@@ -96,7 +104,7 @@ func New(opts Options) *Server {
 	}
 	s := &Server{
 		cfg: opts.Config, store: opts.Store, clock: opts.Clock, log: opts.Logger, metrics: opts.Metrics, inbound: opts.Inbound, outbound: opts.Outbound,
-		templates: opts.Templates, media: opts.Media, sandbox: opts.Sandbox, workspace: opts.Workspace, hub: opts.Hub, web: opts.Web,
+		templates: opts.Templates, media: opts.Media, presence: opts.Presence, sandbox: opts.Sandbox, workspace: opts.Workspace, hub: opts.Hub, web: opts.Web,
 		// Failed sign-ins: a burst of 20 per address, then one every 6 s; 8 per account, then one every 30 s.
 		loginByIP:    newLimiter(6*time.Second, 20),
 		loginByEmail: newLimiter(30*time.Second, 8),

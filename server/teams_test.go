@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"switchboard"
+	"switchboard/server"
 	"switchboard/store"
 	"switchboard/store/storetest"
 )
@@ -80,4 +81,45 @@ func TestTeamsAPI(t *testing.T) {
 		admin.do("DELETE", path, nil).wantStatus(http.StatusNoContent)
 		admin.do("GET", path, nil).wantStatus(http.StatusNotFound)
 	})
+}
+
+// onlineSet is presence for tests: the agents listed are online.
+type onlineSet map[int64]bool
+
+func (o onlineSet) Online(agentID int64) bool { return o[agentID] }
+
+// TestAgentsShowWhoIsOnline: the agents list (and one agent) say who is connected right now, so a
+// colleague choosing whom to transfer to sees it.
+func TestAgentsShowWhoIsOnline(t *testing.T) {
+	online := onlineSet{}
+	ts := newTestServerOptions(t, storetest.SQLite(t, storetest.Options{}), switchboard.SystemClock{},
+		func(o *server.Options) { o.Presence = online })
+	ada := ts.mustAgent("Ada", "ada@example.com", switchboard.RoleAdmin)
+	bo := ts.mustAgent("Bo", "bo@example.com", switchboard.RoleAgent)
+	online[bo.ID] = true
+	agent := ts.login("bo@example.com")
+
+	var listed struct {
+		Data []struct {
+			ID     int64 `json:"id"`
+			Email  string
+			Online bool `json:"online"`
+		} `json:"data"`
+	}
+	agent.do("GET", "/api/v1/agents", nil).wantStatus(http.StatusOK).decode(&listed)
+	got := map[int64]bool{}
+	for _, a := range listed.Data {
+		got[a.ID] = a.Online
+	}
+	if len(got) != 2 || got[ada.ID] || !got[bo.ID] {
+		t.Fatalf("online = %v, want only Bo (%d)", got, bo.ID)
+	}
+	var one struct {
+		Email  string `json:"email"`
+		Online bool   `json:"online"`
+	}
+	agent.do("GET", "/api/v1/agents/"+strconv.FormatInt(bo.ID, 10), nil).wantStatus(http.StatusOK).decode(&one)
+	if !one.Online || one.Email != "bo@example.com" {
+		t.Fatalf("Bo = %+v, want online with his fields", one)
+	}
 }

@@ -108,7 +108,7 @@ func wire(ctx context.Context, cfg *config.Config, st *store.Store, clock switch
 	metrics.Register(inbound.Collectors()...)
 	srv = server.New(server.Options{Config: cfg, Store: st, Clock: clock, Logger: log, Metrics: metrics,
 		Inbound: inbound, Outbound: outbound, Templates: templates, Media: media, Workspace: workspace, Hub: hub,
-		Sandbox: sandbox, Web: web.Handler()})
+		Sandbox: sandbox, Presence: presence, Web: web.Handler()})
 	if err := srv.RestoreSandbox(ctx); err != nil {
 		return nil, err
 	}
