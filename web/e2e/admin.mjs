@@ -13,6 +13,7 @@
 // on each other nor on what other suites left on the server. A failing test leaves
 // failure-admin-<test>.png beside the screenshots. The process exits non-zero when any test fails.
 import assert from 'node:assert/strict'
+import { createHmac } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 import {
@@ -227,6 +228,11 @@ e2e('business hours: intervals, an overnight interval and a holiday are saved an
   const section = page.locator('[data-section="business_hours"]')
   await visible(section.getByTestId('business-hours-editor'), 'the business-hours editor')
 
+  // A new channel has no business hours: the status line says so.
+  const status = section.getByTestId('hours-status')
+  await visible(status, 'the business-hours status line')
+  assert.match(await status.innerText(), /^Business hours are off/)
+
   await section.getByRole('switch', { name: 'Use business hours' }).check()
 
   // Time zone: search, arrows, Enter.
@@ -279,6 +285,14 @@ e2e('business hours: intervals, an overnight interval and a holiday are saved an
   })
   assert.deepEqual(sent.business_hours.overrides, [{ date: '2030-12-25', closed: true, intervals: [], note: 'Christmas Day' }])
   await visible(page.getByText('Business hours saved.'), 'the saved notice')
+
+  // The status line is read again after the save: open now, or closed and when it opens (Paris
+  // time), as GET /channels/:id/business-hours says at this moment.
+  const now = await call(page, 'GET', `/channels/${ch.id}/business-hours`)
+  assert.equal(now.enabled, true, 'the saved hours are not on')
+  assert.equal(now.timezone, 'Europe/Paris')
+  const want = now.open ? /^Open now$/ : /^Closed( since .+)? · opens .+ \(Europe\/Paris\)$/
+  await eventually(async () => want.test((await status.innerText()).replace(/\s+/g, ' ').trim()), `the status line to match ${want}`)
   await shoot(page, 'settings-business-hours.png', section)
 
   // After a reload the editor shows what was saved.
@@ -397,6 +411,102 @@ e2e('routing rules: three rules created, reordered by keyboard and by drag, the 
     stored.body.data.map((r) => r.name),
     ['After hours', 'French speakers', 'VIP'],
   )
+})
+
+/**
+ * postWebhook posts a webhook to a channel as Meta does, signed with the channel's app secret
+ * (X-Hub-Signature-256), and fails unless the server took it.
+ * @param {number} channelId
+ * @param {string} appSecret
+ * @param {{field: string, value: unknown}[]} changes  the changes of one entry
+ */
+async function postWebhook(channelId, appSecret, wabaId, changes) {
+  const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: wabaId, time: Math.floor(Date.now() / 1000), changes }] })
+  const signature = `sha256=${createHmac('sha256', appSecret).update(body).digest('hex')}`
+  const res = await fetch(`${BASE}/webhooks/whatsapp/${channelId}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': signature },
+    body,
+  })
+  assert.equal(res.status, 200, `the signed webhook answered ${res.status}: ${await res.text()}`)
+}
+
+e2e('Meta notifications: what signed webhooks report about the number is listed in words, older ones on demand', async (page) => {
+  await signIn(page, '/admin')
+  const secret = `secret-${RUN}-${digits(6)}`
+  const ids = { waba: digits(15), phone: digits(15) }
+  const ch = await call(page, 'POST', '/channels', {
+    name: `Notifications ${RUN}`,
+    phone_number: `+1415${digits(7)}`,
+    business_account_id: ids.waba,
+    phone_number_id: ids.phone,
+    api_key: `EAAtest${RUN}`,
+    app_secret: secret,
+  })
+
+  await page.goto(`/admin/channels/${ch.id}`)
+  const section = page.getByTestId('channel-events')
+  await visible(section.getByText('No notifications from Meta yet.'), 'the empty notifications list')
+
+  // Older news first (one webhook, 21 changes: more than a page), then one of each kind.
+  const limits = ['TIER_250', 'TIER_1K', 'TIER_10K']
+  await postWebhook(
+    ch.id,
+    secret,
+    ids.waba,
+    Array.from({ length: 21 }, (_, i) => ({
+      field: 'phone_number_quality_update',
+      value: { display_phone_number: ch.phone_number.slice(1), event: 'UPGRADE', old_limit: limits[i % 2], current_limit: limits[(i % 2) + 1] },
+    })),
+  )
+  await postWebhook(ch.id, secret, ids.waba, [
+    { field: 'phone_number_quality_update', value: { display_phone_number: ch.phone_number.slice(1), event: 'FLAGGED', current_limit: 'TIER_1K' } },
+  ])
+  await postWebhook(ch.id, secret, ids.waba, [
+    { field: 'account_update', value: { phone_number: ch.phone_number.slice(1), event: 'ACCOUNT_VIOLATION', violation_info: { violation_type: 'SCAM' } } },
+  ])
+  await postWebhook(ch.id, secret, ids.waba, [
+    {
+      field: 'messages',
+      value: {
+        messaging_product: 'whatsapp',
+        metadata: { display_phone_number: ch.phone_number.slice(1), phone_number_id: ids.phone },
+        errors: [{ code: 131042, title: 'Business eligibility payment issue', message: 'Business eligibility payment issue', error_data: { details: 'Fix the payment method.' } }],
+      },
+    },
+  ])
+  await postWebhook(ch.id, secret, ids.waba, [
+    {
+      field: 'message_template_status_update',
+      value: { event: 'REJECTED', message_template_id: Number(digits(12)), message_template_name: 'order_update', message_template_language: 'en_US', reason: 'INVALID_FORMAT' },
+    },
+  ])
+  await postWebhook(ch.id, secret, ids.waba, [{ field: 'brand_new_field', value: { note: '<img src=x onerror=alert(1)>' } }])
+
+  await section.getByRole('button', { name: 'Refresh' }).click()
+  const titles = () => section.getByTestId('channel-event-title').allInnerTexts()
+  await eventually(async () => (await titles()).length === 20, 'a first page of 20 notifications')
+  assert.deepEqual((await titles()).slice(0, 5), [
+    'brand_new_field',
+    'Template order_update (en_US) REJECTED: INVALID_FORMAT',
+    'Error 131042 Business eligibility payment issue: Fix the payment method.',
+    'Account update: account violation (violation: scam)',
+    'Quality rating: flagged as low',
+  ])
+  const raised = /^Messaging limit raised: (250 → 1K|1K → 10K) a day$/
+  // An unknown kind shows its JSON as text (e2e() fails on any dialog an <img onerror> would open).
+  assert.match(await section.getByTestId('channel-event').first().innerText(), /\{"note":"<img src=x onerror=alert\(1\)>"\}/)
+  assert.equal(await section.locator('img').count(), 0)
+
+  const more = section.getByRole('button', { name: 'Load more' })
+  const res = await waitForApi(page, 'GET', new RegExp(`/api/v1/channels/${ch.id}/events$`), () => more.click())
+  assert.equal(res.status(), 200)
+  assert.ok(new URL(res.url()).searchParams.get('cursor'), 'Load more did not send the cursor')
+  await eventually(async () => (await titles()).length === 26, 'all 26 notifications after Load more')
+  const older = (await titles()).slice(5)
+  assert.equal(older.filter((t) => raised.test(t)).length, 21, `the older notifications: ${older.join(' | ')}`)
+  assert.equal(await more.count(), 0, 'Load more is still offered after the oldest notification')
+  await shoot(page, 'admin-channel-notifications.png', section)
 })
 
 /**

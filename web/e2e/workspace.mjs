@@ -157,6 +157,45 @@ e2e('after the 24-hour window closes the composer offers templates and sends one
   assert.equal(sent[0].text, text)
 })
 
+e2e('outside business hours the composer notes when the channel opens', async (page) => {
+  await signIn(page, '/inbox/all')
+  const ch = await sandboxChannel(page)
+  // Closed on every weekday; open only on one special day 200 days from now, so closed right now.
+  const day = new Date(Date.now() + 200 * 86_400_000).toISOString().slice(0, 10)
+  await call(page, 'PUT', `/channels/${ch.id}/settings`, {
+    business_hours: {
+      enabled: true,
+      timezone: 'Europe/Paris',
+      away_message: "We're closed right now.",
+      weekly: {},
+      overrides: [{ date: day, closed: false, intervals: [{ start: '09:00', end: '17:00' }] }],
+      away_while_ai: false,
+    },
+  })
+  const status = await call(page, 'GET', `/channels/${ch.id}/business-hours`)
+  assert.equal(status.open, false, 'the channel is open')
+  assert.ok(status.next_opening, 'the channel has no next opening')
+
+  const waId = customerNumber()
+  await customerSays(page, ch.id, waId, `Lea ${uniq()}`, 'Hello, anyone there?')
+  const conv = await conversationOf(page, waId)
+  await page.goto(`/inbox/all/${conv.id}?status=any`)
+  const note = page.getByTestId('hours-note')
+  await visible(note, 'the outside-business-hours note near the composer')
+  // Written in the channel's zone (09:00 in Paris), the zone named when it is not the browser's.
+  assert.match((await note.innerText()).trim(), /^Outside business hours · opens .+, 9:00 AM( \(Europe\/Paris\))?$/)
+  await screenshot(page.getByTestId('composer'), 'composer-hours-note.png')
+
+  // Open again (hours off): a fresh read of the status, and the note is gone.
+  await call(page, 'PUT', `/channels/${ch.id}/settings`, {
+    business_hours: { enabled: false, timezone: 'Europe/Paris', away_message: "We're closed right now.", weekly: {}, overrides: [], away_while_ai: false },
+  })
+  await page.reload()
+  await visible(page.getByTestId('composer-input'), 'the composer after a reload')
+  await sleep(300)
+  assert.equal(await note.count(), 0, 'the note is still shown once the hours are off')
+})
+
 e2e('resolving sends the CSAT survey; the rating tapped on the phone reaches the reports', async (page) => {
   await signIn(page, '/inbox/all')
   const ch = await sandboxChannel(page, { csat: true })

@@ -115,6 +115,19 @@ export interface ChannelMember {
   capacity: number
 }
 
+/**
+ * BusinessHoursStatus is whether a channel is open now by its business hours (GET
+ * /channels/:id/business-hours): when closed, since when and when it opens next (RFC 3339 UTC; null
+ * while open, when the schedule is off, or when it never opens within a year).
+ */
+export interface BusinessHoursStatus {
+  enabled: boolean
+  timezone: string
+  open: boolean
+  next_opening: string | null
+  closed_since: string | null
+}
+
 export interface TemplateComponent {
   type: string
   format?: string

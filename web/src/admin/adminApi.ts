@@ -6,6 +6,7 @@ import type {
   APIToken,
   AssignmentMode,
   Channel,
+  ChannelEvent,
   ChannelMember,
   ChannelSettings,
   CreatedToken,
@@ -83,6 +84,10 @@ export const adminApi = {
   updateChannel: (id: number, body: ChannelInput) => api.patch<Channel>(`/channels/${id}`, body),
   deleteChannel: (id: number) => api.delete(`/channels/${id}`),
   createSandboxChannel: (name: string) => api.post<Channel>('/sandbox/channels', { name }),
+
+  /** channelEvents reads a page of what Meta reported about the channel, newest first. */
+  channelEvents: (id: number, cursor?: string, limit?: number) =>
+    api.get<Page<ChannelEvent>>(`/channels/${id}/events${q({ cursor, limit })}`),
 
   // Settings: a PUT carries only the parts it changes.
   settings: (id: number) => api.get<ChannelSettings>(`/channels/${id}/settings`),

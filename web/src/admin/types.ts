@@ -80,6 +80,20 @@ export interface Channel {
   updated_at: string
 }
 
+/**
+ * ChannelEvent is something Meta reported about a channel besides messages: field is the webhook
+ * field (phone_number_quality_update, account_update, message_template_status_update, ...), "errors"
+ * for errors not tied to a message, "status:<x>" for a delivery status Switchboard does not know;
+ * details is what Meta sent, with its field names.
+ */
+export interface ChannelEvent {
+  id: number
+  channel_id: number
+  field: string
+  details: unknown
+  created_at: string
+}
+
 export interface ChannelMember {
   channel_id: number
   agent_id: number

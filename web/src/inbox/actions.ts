@@ -5,11 +5,14 @@
 import { api, ApiError, NETWORK_ERROR } from '../api'
 import { realtime } from '../realtime'
 import type { Conversation, Message } from '../types'
+import type { HeaderParam } from './format'
 
 export interface TemplateSend {
   name: string
   language: string
   params?: string[] | Record<string, string>
+  /** header_params fill the header: a TEXT header's variables, or a media header's file by link. */
+  header_params?: HeaderParam[]
 }
 
 export interface SendBody {

@@ -2,7 +2,7 @@
 // per session and shared by every inbox component.
 import { reactive } from 'vue'
 import { api, type Availability, type Page } from '../api'
-import type { AgentSummary, Channel, ChannelMember, Template } from '../types'
+import type { AgentSummary, BusinessHoursStatus, Channel, ChannelMember, Template } from '../types'
 
 interface DirectoryState {
   channels: Channel[]
@@ -16,6 +16,10 @@ let channelsLoading: Promise<void> | null = null
 let agentsLoading: Promise<void> | null = null
 const templates = new Map<number, Promise<Template[]>>()
 const members = new Map<number, Promise<ChannelMember[]>>()
+const hours = new Map<number, { at: number; status: Promise<BusinessHoursStatus> }>()
+
+/** HOURS_TTL is how long a channel's business-hours status is reused: one request a minute at most. */
+export const HOURS_TTL = 60_000
 // Channels asked for by id that the last list did not have: each is reloaded for once.
 const missing = new Set<number>()
 
@@ -114,6 +118,24 @@ export const directory = {
     return p
   },
 
+  /**
+   * businessHours returns whether a channel is open now and when it opens next, reused for a minute
+   * per channel however many conversations ask; force reads it again (after the hours were saved).
+   */
+  businessHours(channelId: number, force = false): Promise<BusinessHoursStatus> {
+    const cached = hours.get(channelId)
+    if (cached && !force && Date.now() - cached.at < HOURS_TTL) return cached.status
+    const entry = {
+      at: Date.now(),
+      status: api.get<BusinessHoursStatus>(`/channels/${channelId}/business-hours`).catch((e: unknown) => {
+        if (hours.get(channelId) === entry) hours.delete(channelId)
+        throw e
+      }),
+    }
+    hours.set(channelId, entry)
+    return entry.status
+  },
+
   /** addChannel records a channel created on this page. */
   addChannel(c: Channel): void {
     if (!state.channels.some((x) => x.id === c.id)) state.channels = [...state.channels, c]
@@ -129,6 +151,7 @@ export const directory = {
     agentsLoading = null
     templates.clear()
     members.clear()
+    hours.clear()
     missing.clear()
   },
 }

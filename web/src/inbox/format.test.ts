@@ -1,6 +1,19 @@
 import { describe, expect, it } from 'vitest'
 import type { Template } from '../types'
-import { durationLabel, fillTemplate, interactiveOf, relativeTime, templateParams, templateVars, ticks, windowState } from './format'
+import {
+  durationLabel,
+  fillTemplate,
+  headerParams,
+  interactiveOf,
+  linkFileName,
+  linkProblem,
+  relativeTime,
+  templateHeader,
+  templateParams,
+  templateVars,
+  ticks,
+  windowState,
+} from './format'
 
 const NOW = Date.parse('2026-03-10T12:00:00Z')
 const H = 3_600_000
@@ -98,5 +111,55 @@ describe('interactiveOf', () => {
     expect(interactiveOf(buttons)?.sections[0]?.options).toEqual([{ id: 'y', title: 'Yes' }])
     expect(interactiveOf({ text: { body: 'hi' } })).toBeNull()
     expect(interactiveOf('nonsense')).toBeNull()
+  })
+})
+
+describe('template headers', () => {
+  const withHeader = (header: Template['components'], parameter_format = ''): Template => ({
+    id: 1, channel_id: 1, name: 't', language: 'en', category: 'UTILITY', status: 'APPROVED', parameter_format,
+    components: [...(header ?? []), { type: 'BODY', text: 'Hello' }],
+  })
+
+  it('reads the header kind from its format', () => {
+    expect(templateHeader(withHeader([]))).toEqual({ kind: 'none' })
+    expect(templateHeader(withHeader([{ type: 'HEADER', format: 'IMAGE' }]))).toEqual({ kind: 'image' })
+    expect(templateHeader(withHeader([{ type: 'header', format: 'video' }]))).toEqual({ kind: 'video' })
+    expect(templateHeader(withHeader([{ type: 'HEADER', format: 'DOCUMENT' }]))).toEqual({ kind: 'document' })
+    expect(templateHeader(withHeader([{ type: 'HEADER', format: 'LOCATION' }]))).toEqual({ kind: 'unsupported', format: 'location' })
+    expect(templateHeader(withHeader([{ type: 'HEADER', format: 'TEXT', text: 'Order {{1}}' }]))).toEqual({
+      kind: 'text', text: 'Order {{1}}', vars: { named: false, keys: ['1'] },
+    })
+    // No format means text, as Meta lists older templates; named variables follow the template's format.
+    expect(templateHeader(withHeader([{ type: 'HEADER', text: 'Hi {{name}}' }], 'NAMED'))).toEqual({
+      kind: 'text', text: 'Hi {{name}}', vars: { named: true, keys: ['name'] },
+    })
+  })
+
+  it('accepts only full https links', () => {
+    expect(linkProblem('')).toBe('')
+    expect(linkProblem('  ')).toBe('')
+    expect(linkProblem('https://cdn.example.com/a.jpg')).toBe('')
+    expect(linkProblem(' https://cdn.example.com/a.jpg ')).toBe('')
+    expect(linkProblem('http://cdn.example.com/a.jpg')).toMatch(/https/)
+    expect(linkProblem('ftp://cdn.example.com/a.jpg')).toMatch(/https/)
+    expect(linkProblem('cdn.example.com/a.jpg')).toMatch(/full link/)
+    expect(linkProblem('javascript:alert(1)')).toMatch(/https/)
+  })
+
+  it('names the file of a link', () => {
+    expect(linkFileName('https://cdn.example.com/docs/Invoice%20March.pdf?sig=1')).toBe('Invoice March.pdf')
+    expect(linkFileName('https://cdn.example.com/')).toBe('')
+    expect(linkFileName('not a link')).toBe('')
+  })
+
+  it('builds header_params: a file by link (a filename on documents only), or text values', () => {
+    expect(headerParams({ kind: 'image' }, { link: ' https://x.example/a.jpg ', filename: 'ignored.jpg' })).toEqual([{ type: 'image', link: 'https://x.example/a.jpg' }])
+    expect(headerParams({ kind: 'document' }, { link: 'https://x.example/a.pdf', filename: ' a.pdf ' })).toEqual([
+      { type: 'document', link: 'https://x.example/a.pdf', filename: 'a.pdf' },
+    ])
+    expect(headerParams({ kind: 'document' }, { link: 'https://x.example/a.pdf', filename: '  ' })).toEqual([{ type: 'document', link: 'https://x.example/a.pdf' }])
+    expect(headerParams({ kind: 'text', text: 'Order {{1}}', vars: { named: false, keys: ['1'] } }, { values: { 1: 'A-7' } })).toEqual(['A-7'])
+    expect(headerParams({ kind: 'text', text: 'Welcome', vars: { named: false, keys: [] } }, {})).toBeUndefined()
+    expect(headerParams({ kind: 'none' }, { link: 'https://x.example/a.jpg' })).toBeUndefined()
   })
 })

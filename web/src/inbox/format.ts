@@ -131,7 +131,10 @@ export function bodyText(t: Pick<Template, 'components'>): string {
  * server does: numbered ones up to the highest {{n}}, or each distinct name.
  */
 export function templateVars(t: Pick<Template, 'components' | 'parameter_format'>): TemplateVars {
-  const text = bodyText(t)
+  return varsOf(bodyText(t), t.parameter_format)
+}
+
+function varsOf(text: string, parameterFormat: string | undefined): TemplateVars {
   let highest = 0
   const names: string[] = []
   for (const m of text.matchAll(VAR)) {
@@ -139,7 +142,7 @@ export function templateVars(t: Pick<Template, 'components' | 'parameter_format'
     if (/^[0-9]+$/.test(v)) highest = Math.max(highest, Number(v))
     else if (!names.includes(v)) names.push(v)
   }
-  const named = (t.parameter_format ?? '').toUpperCase() === 'NAMED' || (highest === 0 && names.length > 0)
+  const named = (parameterFormat ?? '').toUpperCase() === 'NAMED' || (highest === 0 && names.length > 0)
   if (named) return { named: true, keys: names }
   return { named: false, keys: Array.from({ length: highest }, (_, i) => String(i + 1)) }
 }
@@ -157,6 +160,87 @@ export function templateParams(vars: TemplateVars, values: Record<string, string
   if (vars.keys.length === 0) return undefined
   if (vars.named) return Object.fromEntries(vars.keys.map((k) => [k, values[k] ?? '']))
   return vars.keys.map((k) => values[k] ?? '')
+}
+
+/** MediaHeaderKind is the file a media header carries. */
+export type MediaHeaderKind = 'image' | 'video' | 'document'
+
+/**
+ * TemplateHeader is what a template's HEADER asks of the agent: nothing (no header, or a text
+ * header without variables), the variables of a TEXT header, or the file of an IMAGE, VIDEO or
+ * DOCUMENT header. "unsupported" is a header Switchboard cannot fill (a location, ...).
+ */
+export type TemplateHeader =
+  | { kind: 'none' }
+  | { kind: 'text'; text: string; vars: TemplateVars }
+  | { kind: MediaHeaderKind }
+  | { kind: 'unsupported'; format: string }
+
+const MEDIA_KINDS: readonly string[] = ['image', 'video', 'document']
+
+/** templateHeader reads a template's HEADER component as the server checks it (by its format). */
+export function templateHeader(t: Pick<Template, 'components' | 'parameter_format'>): TemplateHeader {
+  const h = (t.components ?? []).find((c) => c.type?.toUpperCase() === 'HEADER')
+  if (!h) return { kind: 'none' }
+  const format = (h.format ?? '').toLowerCase()
+  if (format === '' || format === 'text') return { kind: 'text', text: h.text ?? '', vars: varsOf(h.text ?? '', t.parameter_format) }
+  if (MEDIA_KINDS.includes(format)) return { kind: format as MediaHeaderKind }
+  return { kind: 'unsupported', format }
+}
+
+/** mediaLabels name a media header's file for people. */
+export const mediaLabels: Record<MediaHeaderKind, string> = { image: 'Image', video: 'Video', document: 'Document' }
+
+/**
+ * linkProblem checks a media header's link the way WhatsApp needs it: an absolute https URL it can
+ * download. It returns what is wrong, or '' for a good link (an empty one is "missing", not wrong).
+ */
+export function linkProblem(link: string): string {
+  const s = link.trim()
+  if (!s) return ''
+  let u: URL
+  try {
+    u = new URL(s)
+  } catch {
+    return 'Paste the full link, starting with https://.'
+  }
+  if (u.protocol !== 'https:') return 'Use an https:// link: WhatsApp downloads the file from it.'
+  if (!u.hostname) return 'Paste the full link, starting with https://.'
+  return ''
+}
+
+/** linkFileName is the last part of a link's path ("invoice.pdf"), for previews. */
+export function linkFileName(link: string): string {
+  try {
+    const path = new URL(link.trim()).pathname
+    return decodeURIComponent(path.slice(path.lastIndexOf('/') + 1))
+  } catch {
+    return ''
+  }
+}
+
+/** HeaderParam fills a template header: a TEXT header's variable, or a media header's file by link. */
+export type HeaderParam = string | { type: MediaHeaderKind; link: string; filename?: string }
+
+/**
+ * headerParams is the "header_params" of a template send: the text header's values in order, or the
+ * one file of a media header ({"type", "link"}, plus "filename" for a document when given).
+ */
+export function headerParams(
+  header: TemplateHeader,
+  input: { values?: Record<string, string>; link?: string; filename?: string },
+): HeaderParam[] | undefined {
+  if (header.kind === 'text') {
+    if (header.vars.keys.length === 0) return undefined
+    return header.vars.keys.map((k) => input.values?.[k] ?? '')
+  }
+  if (header.kind === 'image' || header.kind === 'video' || header.kind === 'document') {
+    const p: HeaderParam = { type: header.kind, link: (input.link ?? '').trim() }
+    const filename = (input.filename ?? '').trim()
+    if (header.kind === 'document' && filename) p.filename = filename
+    return [p]
+  }
+  return undefined
 }
 
 const typeLabels: Record<string, string> = {

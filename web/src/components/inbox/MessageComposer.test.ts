@@ -1,7 +1,7 @@
 import { flushPromises, mount } from '@vue/test-utils'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { ApiError } from '../../api'
-import type { Template } from '../../types'
+import type { BusinessHoursStatus, Template } from '../../types'
 import MessageComposer from './MessageComposer.vue'
 
 const H = 3_600_000
@@ -29,7 +29,13 @@ const templates: Template[] = [
   },
 ]
 
-function setup(windowHours: number | null, send = vi.fn(async () => undefined)) {
+const openNow: BusinessHoursStatus = { enabled: true, timezone: 'Europe/Paris', open: true, next_opening: null, closed_since: null }
+
+function setup(
+  windowHours: number | null,
+  send = vi.fn(async () => undefined),
+  hoursLoader = vi.fn(async (_channelId: number): Promise<BusinessHoursStatus> => openNow),
+) {
   const expires = windowHours === null ? null : new Date(now + windowHours * H).toISOString()
   const wrapper = mount(MessageComposer, {
     props: {
@@ -37,11 +43,12 @@ function setup(windowHours: number | null, send = vi.fn(async () => undefined)) 
       send,
       now: () => now,
       templatesLoader: async () => templates,
+      hoursLoader,
       tick: 1000,
     },
     attachTo: document.body,
   })
-  return { wrapper, send }
+  return { wrapper, send, hoursLoader }
 }
 
 beforeEach(() => {
@@ -169,5 +176,51 @@ describe('composer', () => {
     expect(wrapper.emitted('typing')).toEqual([[true]])
     vi.advanceTimersByTime(5000)
     expect(wrapper.emitted('typing')).toEqual([[true], [false]])
+  })
+
+  it('notes discreetly when the channel is outside its business hours, until it opens', async () => {
+    const closed: BusinessHoursStatus = {
+      enabled: true,
+      timezone: 'Etc/GMT-14', // never the test machine's zone, so the zone is named
+      open: false,
+      closed_since: new Date(now - 2 * H).toISOString(),
+      next_opening: new Date(now + 3 * H).toISOString(),
+    }
+    const loader = vi.fn(async (_channelId: number) => closed)
+    const { wrapper } = setup(5, undefined, loader)
+    await flushPromises()
+    expect(loader).toHaveBeenCalledWith(3)
+    const note = wrapper.get('[data-testid="hours-note"]')
+    expect(note.text()).toMatch(/^Outside business hours · opens \w{3} .+ \(Etc\/GMT-14\)$/)
+    expect(note.attributes('role')).toBe('note')
+
+    // Private notes are for colleagues: no note there.
+    await wrapper.get('[data-testid="note-toggle"]').trigger('click')
+    expect(wrapper.find('[data-testid="hours-note"]').exists()).toBe(false)
+    await wrapper.findAll('.mode')[0]?.trigger('click')
+    expect(wrapper.find('[data-testid="hours-note"]').exists()).toBe(true)
+
+    // Each tick asks again (the directory answers from its per-channel cache); once the opening
+    // time has passed the note goes, even before a fresh status arrives.
+    now += 3 * H + 1000
+    vi.advanceTimersByTime(1000)
+    await flushPromises()
+    expect(loader.mock.calls.length).toBeGreaterThan(1)
+    expect(wrapper.find('[data-testid="hours-note"]').exists()).toBe(false)
+  })
+
+  it('shows no note while open, and none when the status cannot be read', async () => {
+    const open = setup(5)
+    await flushPromises()
+    expect(open.hoursLoader).toHaveBeenCalledWith(3)
+    expect(open.wrapper.find('[data-testid="hours-note"]').exists()).toBe(false)
+    open.wrapper.unmount()
+
+    const failing = setup(5, undefined, vi.fn(async (): Promise<BusinessHoursStatus> => {
+      throw new ApiError(503, 'unavailable', 'Busy')
+    }))
+    await flushPromises()
+    expect(failing.wrapper.find('[data-testid="hours-note"]').exists()).toBe(false)
+    expect(failing.wrapper.find('textarea').exists()).toBe(true)
   })
 })
