@@ -59,6 +59,7 @@ var sandboxTemplates = []string{
 	`{"name":"follow_up","language":"en_US","category":"UTILITY","components":[{"type":"BODY","text":"Hi {{1}}, we're following up on your request. Reply here to continue the conversation."}]}`,
 	`{"name":"order_update","language":"en_US","category":"UTILITY","components":[{"type":"BODY","text":"Hi {{1}}, your order {{2}} has shipped and will arrive {{3}}."}]}`,
 	`{"name":"spring_sale","language":"en_US","category":"MARKETING","components":[{"type":"BODY","text":"Our spring sale starts today: 20% off everything until Sunday."}]}`,
+	`{"name":"order_receipt","language":"en_US","category":"UTILITY","components":[{"type":"HEADER","format":"DOCUMENT"},{"type":"BODY","text":"Hi {{1}}, here is the receipt for your order {{2}}."}]}`,
 }
 
 func randomDigits(n int) string {
