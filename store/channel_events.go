@@ -3,10 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"strconv"
 	"time"
-
-	"switchboard"
 )
 
 // ChannelEventRecord is a channel event as kept (channel_events): what Meta reported about a channel
@@ -24,25 +21,10 @@ type ChannelEventRecord struct {
 // older than the cursor. The next cursor leads further back ("" at the oldest). limit is 50 when
 // outside 1..200.
 func (s *Store) ListChannelEvents(ctx context.Context, channelID int64, cursor string, limit int) ([]*ChannelEventRecord, string, error) {
-	if limit <= 0 || limit > 200 {
-		limit = 50
-	}
-	q := s.conn(ctx).Where("channel_id = ?", channelID)
-	if cursor != "" {
-		before, err := strconv.ParseInt(cursor, 10, 64)
-		if err != nil || before <= 0 {
-			return nil, "", switchboard.FieldError("cursor", "This cursor is not valid; start from the latest events.")
-		}
-		q = q.Where("id < ?", before)
-	}
-	var rows []channelEventRow
-	if err := q.Order("id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
-		return nil, "", translate(err)
-	}
-	next := ""
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next = strconv.FormatInt(rows[len(rows)-1].ID, 10)
+	rows, next, err := newestFirst(s.conn(ctx).Where("channel_id = ?", channelID), cursor, "events", limit,
+		func(r channelEventRow) int64 { return r.ID })
+	if err != nil {
+		return nil, "", err
 	}
 	out := make([]*ChannelEventRecord, len(rows))
 	for i, r := range rows {

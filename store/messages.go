@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"switchboard"
+
+	"gorm.io/gorm"
 )
 
 type messageRow struct {
@@ -108,31 +110,42 @@ func messageToRow(m *switchboard.Message) *messageRow {
 // ListMessages returns a page of a conversation's messages in chronological order: the latest ones,
 // or those before the cursor (an older page). The next cursor leads further back ("" at the start).
 func (s *Store) ListMessages(ctx context.Context, conversationID int64, cursor string, limit int) ([]*switchboard.Message, string, error) {
-	if limit <= 0 || limit > 200 {
-		limit = 50
-	}
-	q := s.conn(ctx).Where("conversation_id = ?", conversationID)
-	if cursor != "" {
-		before, err := strconv.ParseInt(cursor, 10, 64)
-		if err != nil || before <= 0 {
-			return nil, "", switchboard.FieldError("cursor", "This cursor is not valid; start from the latest messages.")
-		}
-		q = q.Where("id < ?", before)
-	}
-	var rows []messageRow
-	if err := q.Order("id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
-		return nil, "", translate(err)
-	}
-	next := ""
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next = strconv.FormatInt(rows[len(rows)-1].ID, 10)
+	rows, next, err := newestFirst(s.conn(ctx).Where("conversation_id = ?", conversationID), cursor, "messages", limit,
+		func(r messageRow) int64 { return r.ID })
+	if err != nil {
+		return nil, "", err
 	}
 	out := make([]*switchboard.Message, len(rows))
 	for i := range rows {
 		out[len(rows)-1-i] = rows[i].toDomain()
 	}
 	return out, next, nil
+}
+
+// newestFirst reads a page of q's rows by descending id: the latest ones, or those older than the
+// cursor (the id of the last row of the previous page). The next cursor leads further back ("" at the
+// oldest); what names the rows in the error of a bad cursor. limit is 50 when outside 1..200.
+func newestFirst[R any](q *gorm.DB, cursor, what string, limit int, id func(R) int64) ([]R, string, error) {
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	if cursor != "" {
+		before, err := strconv.ParseInt(cursor, 10, 64)
+		if err != nil || before <= 0 {
+			return nil, "", switchboard.FieldError("cursor", "This cursor is not valid; start from the latest "+what+".")
+		}
+		q = q.Where("id < ?", before)
+	}
+	var rows []R
+	if err := q.Order("id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
+		return nil, "", translate(err)
+	}
+	next := ""
+	if len(rows) > limit {
+		rows = rows[:limit]
+		next = strconv.FormatInt(id(rows[len(rows)-1]), 10)
+	}
+	return rows, next, nil
 }
 
 // Message returns one message.

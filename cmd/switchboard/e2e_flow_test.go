@@ -20,20 +20,7 @@ import (
 // with their data.
 func (e *e2e) connectAgent() (<-chan map[string]any, func()) {
 	e.t.Helper()
-	u, _ := url.Parse(e.base)
-	u.Scheme, u.Path = "ws", "/api/v1/ws"
-	h := http.Header{"Origin": {"http://localhost:8080"}}
-	for _, c := range e.http.Jar.Cookies(&url.URL{Scheme: "http", Host: u.Host}) {
-		h.Add("Cookie", c.Name+"="+c.Value)
-	}
-	conn, res, err := websocket.DefaultDialer.Dial(u.String(), h)
-	if err != nil {
-		status := 0
-		if res != nil {
-			status = res.StatusCode
-		}
-		e.t.Fatalf("websocket: %v (HTTP %d)", err, status)
-	}
+	conn := e.dialWS()
 	frames := make(chan map[string]any, 1024)
 	go func() {
 		defer close(frames)
@@ -49,6 +36,26 @@ func (e *e2e) connectAgent() (<-chan map[string]any, func()) {
 		}
 	}()
 	return frames, func() { conn.Close() }
+}
+
+// dialWS opens the signed-in admin's websocket as the browser does (session cookie, Origin).
+func (e *e2e) dialWS() *websocket.Conn {
+	e.t.Helper()
+	u, _ := url.Parse(e.base)
+	u.Scheme, u.Path = "ws", "/api/v1/ws"
+	h := http.Header{"Origin": {"http://localhost:8080"}}
+	for _, c := range e.http.Jar.Cookies(&url.URL{Scheme: "http", Host: u.Host}) {
+		h.Add("Cookie", c.Name+"="+c.Value)
+	}
+	conn, res, err := websocket.DefaultDialer.Dial(u.String(), h)
+	if err != nil {
+		status := 0
+		if res != nil {
+			status = res.StatusCode
+		}
+		e.t.Fatalf("websocket: %v (HTTP %d)", err, status)
+	}
+	return conn
 }
 
 // adminID returns the signed-in admin's id.

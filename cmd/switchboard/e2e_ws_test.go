@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -41,20 +39,7 @@ type agentSocket struct {
 // openSocket connects to /api/v1/ws as the browser does (session cookie, Origin) and reads the hello.
 func (e *e2e) openSocket() *agentSocket {
 	e.t.Helper()
-	u, _ := url.Parse(e.base)
-	u.Scheme, u.Path = "ws", "/api/v1/ws"
-	h := http.Header{"Origin": {"http://localhost:8080"}}
-	for _, c := range e.http.Jar.Cookies(&url.URL{Scheme: "http", Host: u.Host}) {
-		h.Add("Cookie", c.Name+"="+c.Value)
-	}
-	conn, res, err := websocket.DefaultDialer.Dial(u.String(), h)
-	if err != nil {
-		status := 0
-		if res != nil {
-			status = res.StatusCode
-		}
-		e.t.Fatalf("websocket: %v (HTTP %d)", err, status)
-	}
+	conn := e.dialWS()
 	e.t.Cleanup(func() { conn.Close() })
 	s := &agentSocket{t: e.t, conn: conn, frames: make(chan wsFrame, 1024)}
 	go func() {
