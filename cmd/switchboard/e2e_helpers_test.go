@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"switchboard"
+	"switchboard/store/storetest"
 	"switchboard/whatsapp/graphtest"
 )
 
@@ -32,6 +33,36 @@ type e2e struct {
 }
 
 const e2ePassword = "e2e-admin-password"
+
+// eachDatabase runs an end-to-end test on SQLite and on PostgreSQL (skipped without one, failed under
+// CI), as subtests named after them; url is "" for SQLite.
+func eachDatabase(t *testing.T, test func(t *testing.T, url string)) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			url := ""
+			if db == "postgres" {
+				url = storetest.PostgresURL(t)
+			}
+			test(t, url)
+		})
+	}
+}
+
+// wantTextSent checks that a send reached Meta as Meta documents a text message to `to`, with the
+// channel's token.
+func (e *e2e) wantTextSent(sent graphtest.SentMessage, to, text string) {
+	e.t.Helper()
+	var wire map[string]any
+	json.Unmarshal(sent.Body, &wire)
+	body, _ := wire["text"].(map[string]any)
+	if wire["messaging_product"] != "whatsapp" || wire["recipient_type"] != "individual" || wire["to"] != to ||
+		wire["type"] != "text" || body["body"] != text {
+		e.t.Fatalf("body sent to Meta: %s", sent.Body)
+	}
+	if auth := sent.Header.Get("Authorization"); auth != "Bearer "+e.number.Token {
+		e.t.Fatalf("authorization header %q", auth)
+	}
+}
 
 // start runs Switchboard with e.env until the test ends, then signs e in as the admin.
 func (e *e2e) start() {

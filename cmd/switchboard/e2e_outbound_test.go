@@ -8,46 +8,30 @@ import (
 	"time"
 
 	"switchboard"
-	"switchboard/store/storetest"
 	"switchboard/whatsapp/graphtest"
 )
 
 // TestReplyReachesWhatsApp: an agent's reply reaches the Graph API in Meta's documented body shape,
 // and the status webhooks that come back move it to delivered and read. On both databases.
 func TestReplyReachesWhatsApp(t *testing.T) {
-	for _, db := range []string{"sqlite", "postgres"} {
-		t.Run(db, func(t *testing.T) {
-			url := ""
-			if db == "postgres" {
-				url = storetest.PostgresURL(t)
-			}
-			e := startE2E(t, url)
-			body, _ := e.fake.Inbound(e.number.PhoneNumberID, graphtest.TextMessage("33612345678", "Marie", "Bonjour, ma commande ?"))
-			e.customerSays(body)
-			conv := e.conversation("33612345678")
+	eachDatabase(t, func(t *testing.T, url string) {
+		e := startE2E(t, url)
+		body, _ := e.fake.Inbound(e.number.PhoneNumberID, graphtest.TextMessage("33612345678", "Marie", "Bonjour, ma commande ?"))
+		e.customerSays(body)
+		conv := e.conversation("33612345678")
 
-			var sent switchboard.Message
-			e.call("POST", fmt.Sprintf("/api/v1/conversations/%d/messages", conv), map[string]string{"text": "Bonjour Marie, je regarde."}, http.StatusAccepted, &sent)
-			got, err := e.fake.WaitForSent(t.Context(), 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var wire map[string]any
-			json.Unmarshal(got[0].Body, &wire)
-			text, _ := wire["text"].(map[string]any)
-			if wire["messaging_product"] != "whatsapp" || wire["recipient_type"] != "individual" || wire["to"] != "+33612345678" ||
-				wire["type"] != "text" || text["body"] != "Bonjour Marie, je regarde." {
-				t.Fatalf("body sent to Meta: %s", got[0].Body)
-			}
-			if auth := got[0].Header.Get("Authorization"); auth != "Bearer "+e.number.Token {
-				t.Fatalf("authorization header %q", auth)
-			}
-			e.eventually("the reply to be read", func() bool {
-				m := e.message(conv, sent.ID)
-				return m.Status == switchboard.MsgRead && m.ExternalID == got[0].MessageID && m.DeliveredAt != nil
-			})
+		var sent switchboard.Message
+		e.call("POST", fmt.Sprintf("/api/v1/conversations/%d/messages", conv), map[string]string{"text": "Bonjour Marie, je regarde."}, http.StatusAccepted, &sent)
+		got, err := e.fake.WaitForSent(t.Context(), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.wantTextSent(got[0], "+33612345678", "Bonjour Marie, je regarde.")
+		e.eventually("the reply to be read", func() bool {
+			m := e.message(conv, sent.ID)
+			return m.Status == switchboard.MsgRead && m.ExternalID == got[0].MessageID && m.DeliveredAt != nil
 		})
-	}
+	})
 }
 
 // TestThrottlingAndFailures: during a 130429 storm a reply is retried and delivered once; a 131047
@@ -120,89 +104,83 @@ func TestThrottlingAndFailures(t *testing.T) {
 // once, without retries, with Meta's code and title; the channel shows token_invalid; a PATCH with
 // the new api_key clears the flag, and the retried reply and a new one go out with the new token.
 func TestTokenRejectedFlagsChannel(t *testing.T) {
-	for _, db := range []string{"sqlite", "postgres"} {
-		t.Run(db, func(t *testing.T) {
-			url := ""
-			if db == "postgres" {
-				url = storetest.PostgresURL(t)
-			}
-			e := startE2E(t, url)
-			body, _ := e.fake.Inbound(e.number.PhoneNumberID, graphtest.TextMessage("5511987654321", "Rafa", "Oi, tudo bem?"))
-			e.customerSays(body)
-			conv := e.conversation("5511987654321")
-			path := fmt.Sprintf("/api/v1/conversations/%d/messages", conv)
-			channel := fmt.Sprintf("/api/v1/channels/%d", e.chID)
+	eachDatabase(t, func(t *testing.T, url string) {
+		e := startE2E(t, url)
+		body, _ := e.fake.Inbound(e.number.PhoneNumberID, graphtest.TextMessage("5511987654321", "Rafa", "Oi, tudo bem?"))
+		e.customerSays(body)
+		conv := e.conversation("5511987654321")
+		path := fmt.Sprintf("/api/v1/conversations/%d/messages", conv)
+		channel := fmt.Sprintf("/api/v1/channels/%d", e.chID)
 
-			// The token is revoked at Meta: the fake now answers 190 to the old one.
-			const newToken = "EAAG-e2e-rotated-token"
-			n, _ := e.fake.Number(e.number.PhoneNumberID)
-			n.Token = newToken
-			e.fake.RegisterNumber(n)
+		// The token is revoked at Meta: the fake now answers 190 to the old one.
+		const newToken = "EAAG-e2e-rotated-token"
+		n, _ := e.fake.Number(e.number.PhoneNumberID)
+		n.Token = newToken
+		e.fake.RegisterNumber(n)
 
-			var dead switchboard.Message
-			e.call("POST", path, map[string]string{"text": "Sent with a revoked token"}, http.StatusAccepted, &dead)
-			var failed switchboard.Message
-			e.eventually("the reply to fail with 190", func() bool {
-				failed = e.message(conv, dead.ID)
-				return failed.Status == switchboard.MsgFailed
-			})
-			var refused []graphtest.RejectedSend
-			for _, r := range e.fake.Rejected() {
-				if r.Message.Text != nil && r.Message.Text.Body == "Sent with a revoked token" {
-					refused = append(refused, r)
-				}
-			}
-			if len(refused) != 1 || refused[0].Code != 190 || refused[0].Header.Get("Authorization") != "Bearer "+e.number.Token {
-				t.Fatalf("Meta saw %d attempts (a refused token is not retried): %+v", len(refused), refused)
-			}
-			if failed.Error == nil || failed.Error.Code != 190 || failed.Error.Title != refused[0].Error.Message {
-				t.Fatalf("failure shown as %+v, Meta answered %q", failed.Error, refused[0].Error.Message)
-			}
-
-			type channelView struct {
-				Status       string `json:"status"`
-				StatusReason string `json:"status_reason"` // omitted when empty
-				HasAPIKey    bool   `json:"has_api_key"`
-			}
-			var ch channelView
-			e.call("GET", channel, nil, http.StatusOK, &ch)
-			if ch.Status != switchboard.ChannelTokenInvalid || ch.StatusReason == "" {
-				t.Fatalf("channel after a 190: %+v", ch)
-			}
-
-			// An admin pastes the new token: the flag clears.
-			ch = channelView{}
-			e.call("PATCH", channel, map[string]string{"api_key": newToken}, http.StatusOK, &ch)
-			if ch.Status != switchboard.ChannelActive || ch.StatusReason != "" || !ch.HasAPIKey {
-				t.Fatalf("channel after the new api_key: %+v", ch)
-			}
-			ch = channelView{}
-			e.call("GET", channel, nil, http.StatusOK, &ch)
-			if ch.Status != switchboard.ChannelActive || ch.StatusReason != "" {
-				t.Fatalf("channel read back: %+v", ch)
-			}
-
-			// The failed reply is retried and a new one is written; both reach Meta with the new token.
-			e.call("POST", fmt.Sprintf("%s/%d/retry", path, dead.ID), nil, http.StatusAccepted, nil)
-			var fresh switchboard.Message
-			e.call("POST", path, map[string]string{"text": "Sent with the new token"}, http.StatusAccepted, &fresh)
-			for _, id := range []int64{dead.ID, fresh.ID} {
-				e.eventually("the reply to go out with the new token", func() bool {
-					m := e.message(conv, id)
-					return m.ExternalID != "" && (m.Status == switchboard.MsgSent || m.Status == switchboard.MsgDelivered || m.Status == switchboard.MsgRead)
-				})
-			}
-			out := map[string]bool{}
-			for _, s := range e.fake.Sent() {
-				if s.Message.Text != nil && s.Header.Get("Authorization") == "Bearer "+newToken {
-					out[s.Message.Text.Body] = true
-				}
-			}
-			if !out["Sent with a revoked token"] || !out["Sent with the new token"] {
-				t.Fatalf("sent with the new token: %v", out)
-			}
+		var dead switchboard.Message
+		e.call("POST", path, map[string]string{"text": "Sent with a revoked token"}, http.StatusAccepted, &dead)
+		var failed switchboard.Message
+		e.eventually("the reply to fail with 190", func() bool {
+			failed = e.message(conv, dead.ID)
+			return failed.Status == switchboard.MsgFailed
 		})
-	}
+		var refused []graphtest.RejectedSend
+		for _, r := range e.fake.Rejected() {
+			if r.Message.Text != nil && r.Message.Text.Body == "Sent with a revoked token" {
+				refused = append(refused, r)
+			}
+		}
+		if len(refused) != 1 || refused[0].Code != 190 || refused[0].Header.Get("Authorization") != "Bearer "+e.number.Token {
+			t.Fatalf("Meta saw %d attempts (a refused token is not retried): %+v", len(refused), refused)
+		}
+		if failed.Error == nil || failed.Error.Code != 190 || failed.Error.Title != refused[0].Error.Message {
+			t.Fatalf("failure shown as %+v, Meta answered %q", failed.Error, refused[0].Error.Message)
+		}
+
+		type channelView struct {
+			Status       string `json:"status"`
+			StatusReason string `json:"status_reason"` // omitted when empty
+			HasAPIKey    bool   `json:"has_api_key"`
+		}
+		var ch channelView
+		e.call("GET", channel, nil, http.StatusOK, &ch)
+		if ch.Status != switchboard.ChannelTokenInvalid || ch.StatusReason == "" {
+			t.Fatalf("channel after a 190: %+v", ch)
+		}
+
+		// An admin pastes the new token: the flag clears.
+		ch = channelView{}
+		e.call("PATCH", channel, map[string]string{"api_key": newToken}, http.StatusOK, &ch)
+		if ch.Status != switchboard.ChannelActive || ch.StatusReason != "" || !ch.HasAPIKey {
+			t.Fatalf("channel after the new api_key: %+v", ch)
+		}
+		ch = channelView{}
+		e.call("GET", channel, nil, http.StatusOK, &ch)
+		if ch.Status != switchboard.ChannelActive || ch.StatusReason != "" {
+			t.Fatalf("channel read back: %+v", ch)
+		}
+
+		// The failed reply is retried and a new one is written; both reach Meta with the new token.
+		e.call("POST", fmt.Sprintf("%s/%d/retry", path, dead.ID), nil, http.StatusAccepted, nil)
+		var fresh switchboard.Message
+		e.call("POST", path, map[string]string{"text": "Sent with the new token"}, http.StatusAccepted, &fresh)
+		for _, id := range []int64{dead.ID, fresh.ID} {
+			e.eventually("the reply to go out with the new token", func() bool {
+				m := e.message(conv, id)
+				return m.ExternalID != "" && (m.Status == switchboard.MsgSent || m.Status == switchboard.MsgDelivered || m.Status == switchboard.MsgRead)
+			})
+		}
+		out := map[string]bool{}
+		for _, s := range e.fake.Sent() {
+			if s.Message.Text != nil && s.Header.Get("Authorization") == "Bearer "+newToken {
+				out[s.Message.Text.Body] = true
+			}
+		}
+		if !out["Sent with a revoked token"] || !out["Sent with the new token"] {
+			t.Fatalf("sent with the new token: %v", out)
+		}
+	})
 }
 
 // TestTemplateWithMediaHeaderReachesWhatsApp: a template whose header is an image or a document is

@@ -151,52 +151,37 @@ func (s *agentSocket) followStatuses(id string) wsFrame {
 // follow on the socket as graphtest posts the signed status webhooks back: sent → delivered → read.
 // The same client id sent again is acked with the same message, and Meta gets it once. Both databases.
 func TestWSReplyReachesWhatsApp(t *testing.T) {
-	for _, db := range []string{"sqlite", "postgres"} {
-		t.Run(db, func(t *testing.T) {
-			dsn := ""
-			if db == "postgres" {
-				dsn = storetest.PostgresURL(t)
-			}
-			e := startE2E(t, dsn)
-			ws := e.openSocket()
-			body, _ := e.fake.Inbound(e.number.PhoneNumberID, graphtest.TextMessage("33612345678", "Marie", "Bonjour, ma commande ?"))
-			e.customerSays(body)
-			conv := ws.nextMessage(switchboard.EventMessageCreated, "Bonjour, ma commande ?", "").field("conversation_id")
+	eachDatabase(t, func(t *testing.T, dsn string) {
+		e := startE2E(t, dsn)
+		ws := e.openSocket()
+		body, _ := e.fake.Inbound(e.number.PhoneNumberID, graphtest.TextMessage("33612345678", "Marie", "Bonjour, ma commande ?"))
+		e.customerSays(body)
+		conv := ws.nextMessage(switchboard.EventMessageCreated, "Bonjour, ma commande ?", "").field("conversation_id")
 
-			id := ws.sendText("reply-1", conv, "Bonjour Marie, je regarde.")
-			got, err := e.fake.WaitForSent(t.Context(), 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var wire map[string]any
-			json.Unmarshal(got[0].Body, &wire)
-			text, _ := wire["text"].(map[string]any)
-			if wire["messaging_product"] != "whatsapp" || wire["recipient_type"] != "individual" || wire["to"] != "+33612345678" ||
-				wire["type"] != "text" || text["body"] != "Bonjour Marie, je regarde." {
-				t.Fatalf("body sent to Meta: %s", got[0].Body)
-			}
-			if auth := got[0].Header.Get("Authorization"); auth != "Bearer "+e.number.Token {
-				t.Fatalf("authorization header %q", auth)
-			}
-			if read := ws.followStatuses(id); read.field("external_id") != got[0].MessageID {
-				t.Fatalf("the read message carries wamid %q, Meta answered %q", read.field("external_id"), got[0].MessageID)
-			}
+		id := ws.sendText("reply-1", conv, "Bonjour Marie, je regarde.")
+		got, err := e.fake.WaitForSent(t.Context(), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.wantTextSent(got[0], "+33612345678", "Bonjour Marie, je regarde.")
+		if read := ws.followStatuses(id); read.field("external_id") != got[0].MessageID {
+			t.Fatalf("the read message carries wamid %q, Meta answered %q", read.field("external_id"), got[0].MessageID)
+		}
 
-			// A retried send (same client id) is the same message; a later reply in the conversation is
-			// sent after anything queued before it, so once it reaches Meta a duplicate would have too.
-			if again := ws.sendText("reply-1", conv, "Bonjour Marie, je regarde."); again != id {
-				t.Fatalf("the retried send was acked as message %s, want %s", again, id)
-			}
-			ws.sendText("reply-2", conv, "C'est parti.")
-			got, err = e.fake.WaitForSent(t.Context(), 2)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != 2 || got[1].Message.Text == nil || got[1].Message.Text.Body != "C'est parti." {
-				t.Fatalf("Meta got %d sends, the second %s; want the reply once, then the next one", len(got), got[len(got)-1].Body)
-			}
-		})
-	}
+		// A retried send (same client id) is the same message; a later reply in the conversation is
+		// sent after anything queued before it, so once it reaches Meta a duplicate would have too.
+		if again := ws.sendText("reply-1", conv, "Bonjour Marie, je regarde."); again != id {
+			t.Fatalf("the retried send was acked as message %s, want %s", again, id)
+		}
+		ws.sendText("reply-2", conv, "C'est parti.")
+		got, err = e.fake.WaitForSent(t.Context(), 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[1].Message.Text == nil || got[1].Message.Text.Body != "C'est parti." {
+			t.Fatalf("Meta got %d sends, the second %s; want the reply once, then the next one", len(got), got[len(got)-1].Body)
+		}
+	})
 }
 
 // replica starts a second Switchboard process (run) on the same PostgreSQL database and data
