@@ -25,6 +25,7 @@ type SendStore interface {
 	Channel(ctx context.Context, id int64) (*switchboard.Channel, error)
 	MarkSent(ctx context.Context, messageID int64, wamid string, at time.Time) (*switchboard.Message, []switchboard.Event, error)
 	MarkFailed(ctx context.Context, messageID int64, e switchboard.MessageError, at time.Time) (*switchboard.Message, []switchboard.Event, error)
+	MarkAbandoned(ctx context.Context, messageID int64, e switchboard.MessageError, at time.Time) (*switchboard.Message, []switchboard.Event, error)
 	SetChannelStatus(ctx context.Context, id int64, status, reason string) error
 }
 
@@ -145,26 +146,16 @@ func (s *Sender) Handle(ctx context.Context, j *switchboard.Job) error {
 // Buried is the send job's Buried hook (RunnerOptions.Buried): the worker sending the message stopped
 // (a crash, a kill) on the job's last attempt and the job was buried by a later claim, so no attempt
 // decided the message's fate. A message still queued is marked failed, because every reply must end
-// delivered or visibly failed; the agent can send it again. (Meta may have taken it just before the
-// worker stopped: the wamid was never recorded, so nobody can tell.) A message already sent or failed
-// is left alone.
+// delivered or visibly failed; the agent can send it again. A message already sent or failed is left
+// alone (checked under its lock). Should the worker have been alive after all, cut off from the
+// database, and Meta have taken the message, its MarkSent turns the failure into sent.
 func (s *Sender) Buried(ctx context.Context, j *switchboard.Job) error {
 	var p switchboard.SendJob
 	if err := json.Unmarshal(j.Payload, &p); err != nil {
 		return err
 	}
-	msg, err := s.store.Message(ctx, p.MessageID)
-	if err != nil {
-		if switchboard.IsCode(err, switchboard.ENOTFOUND) {
-			return nil
-		}
-		return err
-	}
-	if msg.Status != switchboard.MsgQueued || msg.ExternalID != "" {
-		return nil
-	}
 	me := switchboard.MessageError{Title: "The message could not be sent: the server stopped while sending it (a crash or restart), on its last attempt."}
-	_, events, err := s.store.MarkFailed(ctx, msg.ID, me, s.clock.Now())
+	_, events, err := s.store.MarkAbandoned(ctx, p.MessageID, me, s.clock.Now())
 	if err != nil {
 		return err
 	}

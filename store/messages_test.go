@@ -53,3 +53,55 @@ func TestListMessagesPages(t *testing.T) {
 		}
 	})
 }
+
+// TestMarkAbandoned: a reply whose send job was buried fails, under its lock, only while it is still
+// queued without a wamid; should Meta have taken it after all, MarkSent makes it sent again, its
+// failure cleared. A reply already sent is left alone.
+func TestMarkAbandoned(t *testing.T) {
+	clock := switchboard.NewManualClock(t0)
+	storetest.EachWith(t, storetest.Options{Clock: clock}, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		ch := mustChannel(t, s, "106540352242922")
+		if _, err := s.IngestInbound(ctx, ch, &switchboard.InboundBatch{Messages: []switchboard.InboundMessage{
+			textMsg("33612345678", "Marie", "wamid.in", "Bonjour", t0)}}); err != nil {
+			t.Fatal(err)
+		}
+		convs, _, err := s.ListConversations(ctx, store.ConversationFilter{})
+		if err != nil || len(convs) != 1 {
+			t.Fatalf("conversations: %d %v", len(convs), err)
+		}
+		queue := func(text string) *switchboard.Message {
+			m, _, err := s.QueueOutbound(ctx, &switchboard.Message{ConversationID: convs[0].ID, Sender: switchboard.SenderAgent,
+				Type: switchboard.TypeText, Text: text})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m
+		}
+		stopped := switchboard.MessageError{Title: "the server stopped while sending it"}
+
+		lost := queue("lost")
+		m, events, err := s.MarkAbandoned(ctx, lost.ID, stopped, clock.Now())
+		if err != nil || m == nil || m.Status != switchboard.MsgFailed || m.Error == nil || len(events) != 1 {
+			t.Fatalf("a queued reply abandoned: %+v %d events, %v", m, len(events), err)
+		}
+		if m, events, err := s.MarkAbandoned(ctx, lost.ID, stopped, clock.Now()); err != nil || m != nil || len(events) != 0 {
+			t.Fatalf("abandoned twice: %+v %d events, %v", m, len(events), err)
+		}
+		m, _, err = s.MarkSent(ctx, lost.ID, "wamid.late", clock.Now())
+		if err != nil || m.Status != switchboard.MsgSent || m.Error != nil || m.ExternalID != "wamid.late" {
+			t.Fatalf("Meta took it after all: %+v %v", m, err)
+		}
+
+		sent := queue("sent")
+		if _, _, err := s.MarkSent(ctx, sent.ID, "wamid.sent", clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if m, events, err := s.MarkAbandoned(ctx, sent.ID, stopped, clock.Now()); err != nil || m != nil || len(events) != 0 {
+			t.Fatalf("a sent reply abandoned: %+v %d events, %v", m, len(events), err)
+		}
+		if got, _ := s.Message(ctx, sent.ID); got.Status != switchboard.MsgSent {
+			t.Fatalf("the sent reply is now %s", got.Status)
+		}
+	})
+}

@@ -81,11 +81,18 @@ func (s *Store) QueueOutbound(ctx context.Context, m *switchboard.Message) (*swi
 func (s *Store) MarkSent(ctx context.Context, messageID int64, wamid string, at time.Time) (*switchboard.Message, []switchboard.Event, error) {
 	return s.updateOutbound(ctx, messageID, func(ctx context.Context, tx *gorm.DB, row *messageRow, res *switchboard.IngestResult) error {
 		at := utc(at)
+		// A message failed without a wamid whose send Meta accepted after all (its job was buried while
+		// a worker that had lost touch with the database was still sending) is sent: that is the truth.
+		abandoned := row.Status == switchboard.MsgFailed && row.ExternalID == nil
 		row.ExternalID, row.SentAt = &wamid, &at
 		updates := map[string]any{"external_id": wamid, "sent_at": at}
-		if row.Status == switchboard.MsgQueued {
+		if row.Status == switchboard.MsgQueued || abandoned {
 			row.Status, row.StatusRank = switchboard.MsgSent, switchboard.StatusRank(switchboard.MsgSent)
 			updates["status"], updates["status_rank"] = row.Status, row.StatusRank
+		}
+		if abandoned {
+			row.FailedAt, row.ErrorCode, row.ErrorTitle, row.ErrorDetails = nil, nil, "", ""
+			updates["failed_at"], updates["error_code"], updates["error_title"], updates["error_details"] = nil, nil, "", ""
 		}
 		if err := tx.Model(&messageRow{}).Where("id = ?", row.ID).Updates(updates).Error; err != nil {
 			return err
@@ -97,12 +104,35 @@ func (s *Store) MarkSent(ctx context.Context, messageID int64, wamid string, at 
 // MarkFailed records that a message could not be sent, with Meta's code and title.
 func (s *Store) MarkFailed(ctx context.Context, messageID int64, e switchboard.MessageError, at time.Time) (*switchboard.Message, []switchboard.Event, error) {
 	return s.updateOutbound(ctx, messageID, func(ctx context.Context, tx *gorm.DB, row *messageRow, res *switchboard.IngestResult) error {
-		at := utc(at)
-		code := e.Code
-		row.Status, row.FailedAt, row.ErrorCode, row.ErrorTitle, row.ErrorDetails = switchboard.MsgFailed, &at, &code, e.Title, e.Details
-		return tx.Model(&messageRow{}).Where("id = ?", row.ID).Updates(map[string]any{"status": switchboard.MsgFailed,
-			"failed_at": at, "error_code": code, "error_title": e.Title, "error_details": e.Details}).Error
+		return failRow(tx, row, e, at)
 	})
+}
+
+// MarkAbandoned fails a message whose send nobody finished (its job was buried: the worker stopped on
+// the last attempt), provided it is still queued without a wamid, checked under the message's lock; a
+// message sent or failed meanwhile is left alone (nil, no events).
+func (s *Store) MarkAbandoned(ctx context.Context, messageID int64, e switchboard.MessageError, at time.Time) (*switchboard.Message, []switchboard.Event, error) {
+	msg, events, err := s.updateOutbound(ctx, messageID, func(ctx context.Context, tx *gorm.DB, row *messageRow, res *switchboard.IngestResult) error {
+		if row.Status != switchboard.MsgQueued || row.ExternalID != nil {
+			return errUnchanged
+		}
+		return failRow(tx, row, e, at)
+	})
+	if errors.Is(err, errUnchanged) || switchboard.IsCode(err, switchboard.ENOTFOUND) {
+		return nil, nil, nil
+	}
+	return msg, events, err
+}
+
+// errUnchanged rolls back an update that finds nothing to change.
+var errUnchanged = errors.New("unchanged")
+
+func failRow(tx *gorm.DB, row *messageRow, e switchboard.MessageError, at time.Time) error {
+	at = utc(at)
+	code := e.Code
+	row.Status, row.FailedAt, row.ErrorCode, row.ErrorTitle, row.ErrorDetails = switchboard.MsgFailed, &at, &code, e.Title, e.Details
+	return tx.Model(&messageRow{}).Where("id = ?", row.ID).Updates(map[string]any{"status": switchboard.MsgFailed,
+		"failed_at": at, "error_code": code, "error_title": e.Title, "error_details": e.Details}).Error
 }
 
 // updateOutbound changes one outbound message under a row lock and logs the message.updated event.
