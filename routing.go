@@ -21,6 +21,11 @@ const (
 	CondTime          = "time"              // between: ["09:00", "17:00"] in the schedule's time zone
 )
 
+// RotationUnchecked, as the rotation an assignment expects to find on a round-robin channel, moves the
+// rotation to the assignee whatever it points at (the router's last, relaxed attempt); -1 leaves it
+// alone, and an agent id (0: nobody yet) moves it only from that agent.
+const RotationUnchecked int64 = -2
+
 // Routing rule condition operators.
 const (
 	OpContains = "contains"

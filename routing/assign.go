@@ -225,12 +225,16 @@ func (d *decision) people(ctx context.Context, only map[int64]bool, rule *switch
 // locks. Load: the open count the decision saw (-1: no check). Round-robin: the agent the channel's
 // rotation pointed at (-1: no check), which the claim's transaction moves to c if nobody moved it
 // first. A claim whose guard fails loses the race and the decision is taken again on fresh data; a
-// relaxed decision (the last attempt) drops the guards, and capacity alone is checked.
+// relaxed decision (the last attempt) drops the guards, and capacity alone is checked (round-robin
+// still moves its rotation to c, unchecked).
 func guards(ch *switchboard.Channel, pool *Pool, c Candidate, relaxed bool) (seenOpen int, rrFrom int64) {
+	roundRobin := ch.AssignmentMode == switchboard.AssignByRoundRobin
 	switch {
+	case relaxed && roundRobin:
+		return -1, switchboard.RotationUnchecked
 	case relaxed:
 		return -1, -1
-	case ch.AssignmentMode == switchboard.AssignByRoundRobin:
+	case roundRobin:
 		return -1, pool.RRLast
 	default:
 		return c.Open, -1

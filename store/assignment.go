@@ -48,7 +48,8 @@ func (e assignedEvent) with(c *switchboard.Conversation) any {
 // hold no more than the seenOpen the decision counted. When rrFrom >= 0 (the round-robin strategy)
 // the channel's rotation must still point at rrFrom, the agent it pointed at when the router decided
 // (0: nobody yet), and moves to `to` in the same transaction, so the rotation advances exactly when
-// an agent is given a conversation, whichever process decided; -1 leaves the rotation alone. Any of
+// an agent is given a conversation, whichever process decided; switchboard.RotationUnchecked moves it
+// whatever it points at, and -1 leaves it alone. Any of
 // these failing is ECONFLICT: the router decides again on fresh data. The conversation leaves its
 // queue; a team rule records its team. The activity line (who and why: reason and rule) and the
 // events are written in the same transaction; the events are returned for publishing.
@@ -72,7 +73,7 @@ func (s *Store) AssignConversation(ctx context.Context, conversationID int64, fr
 		if err := s.assignTx(ctx, tx, conv, &to, seenOpen); err != nil {
 			return err
 		}
-		if rrFrom >= 0 && to.Kind == switchboard.AssigneeHuman {
+		if (rrFrom >= 0 || rrFrom == switchboard.RotationUnchecked) && to.Kind == switchboard.AssigneeHuman {
 			if err := advanceRotation(tx, conv.ChannelID, rrFrom, to.ID); err != nil {
 				return err
 			}
@@ -383,6 +384,9 @@ a.last_assigned_at FROM channel_members m JOIN agents a ON a.id = m.agent_id WHE
 // The conditional update waits for a concurrent claim's row lock and re-reads the row it committed
 // (PostgreSQL) or runs alone (SQLite's BEGIN IMMEDIATE).
 func advanceRotation(tx *gorm.DB, channelID, from, to int64) error {
+	if from == switchboard.RotationUnchecked {
+		return tx.Exec(`UPDATE channels SET rr_last_agent_id = ? WHERE id = ?`, to, channelID).Error
+	}
 	res := tx.Exec(`UPDATE channels SET rr_last_agent_id = ? WHERE id = ? AND COALESCE(rr_last_agent_id, 0) = ?`, to, channelID, from)
 	if res.Error != nil {
 		return res.Error
