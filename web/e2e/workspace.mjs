@@ -2,15 +2,19 @@
 // server (embedded SQLite, sandbox on). Each test makes its own sandbox
 // channel and customers, so tests are independent and can run again on the
 // same server. Writes the README screenshots: inbox.png (a conversation open,
-// desktop), composer-templates.png, sandbox-phone.png and inbox-phone.png.
+// desktop), composer-templates.png, sandbox-phone.png and inbox-phone.png; and
+// composer-template-document.png, composer-hours-note.png, assign-presence.png
+// and people-presence.png.
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
   atPath,
+  BASE,
   call,
   conversationOf,
   customerNumber,
   customerSays,
+  DESKTOP,
   distribution,
   e2e,
   eventually,
@@ -19,6 +23,7 @@ import {
   sandboxChannel,
   screenshot,
   signIn,
+  submitLogin,
   uniq,
   visible,
 } from './lib.mjs'
@@ -155,6 +160,101 @@ e2e('after the 24-hour window closes the composer offers templates and sends one
   const sent = msgs.data.filter((m) => m.type === 'template')
   assert.equal(sent.length, 1, 'one template message stored')
   assert.equal(sent[0].text, text)
+
+  // order_receipt starts with a document: its link (https only, checked when the field is left)
+  // and the name the customer sees, then the body's two variables.
+  await page.getByTestId('template-select').selectOption('order_receipt::en_US')
+  const link = page.getByTestId('template-header-link')
+  await link.fill('http://files.example.com/receipts/A-1042.pdf')
+  await link.blur()
+  await visible(page.getByTestId('template-header-link-error'), 'the problem with an http:// link')
+  assert.match(await page.getByTestId('template-header-link-error').innerText(), /https:\/\//)
+  assert.equal(await link.getAttribute('aria-invalid'), 'true')
+  const order = `A-${uniq()}`
+  await page.getByTestId('template-variable').nth(0).fill(name)
+  await page.getByTestId('template-variable').nth(1).fill(order)
+  assert.equal(await page.getByTestId('template-send').isDisabled(), true, 'a template can be sent with an http:// document link')
+  const url = `https://files.example.com/receipts/${order}.pdf`
+  await link.fill(url)
+  await page.getByTestId('template-header-link-error').waitFor({ state: 'detached' })
+  assert.equal((await page.getByTestId('template-preview-header').innerText()).trim(), `Document · ${order}.pdf`)
+  await page.getByTestId('template-header-filename').fill(`Receipt ${order}.pdf`)
+  assert.equal((await page.getByTestId('template-preview-header').innerText()).trim(), `Document · Receipt ${order}.pdf`)
+  const receipt = `Hi ${name}, here is the receipt for your order ${order}.`
+  assert.equal((await page.getByTestId('template-preview').innerText()).trim(), receipt)
+  await screenshot(page.getByTestId('composer'), 'composer-template-document.png')
+
+  await page.getByTestId('template-send').click()
+  const receiptBubble = page.getByTestId('message').filter({ hasText: receipt })
+  await visible(receiptBubble, 'the receipt template in the thread')
+  await visible(receiptBubble.locator('[data-testid="ticks"]:not([data-status="queued"]):not([data-status="failed"])'), 'the receipt template sent')
+  // The thread shows the body, marked Template; the document is in the stored request, not shown.
+  assert.match(await receiptBubble.innerText(), /Template/)
+  const stored = (await call(page, 'GET', `/conversations/${conv.id}/messages`)).data.find((m) => m.text === receipt)
+  assert.ok(stored, 'the receipt template is not stored with its text')
+  assert.equal(stored.type, 'template')
+  const head = stored.payload?.template?.components?.find((c) => c.type === 'header')
+  assert.deepEqual(head?.parameters, [{ type: 'document', document: { link: url, filename: `Receipt ${order}.pdf` } }], 'the stored request has not the document')
+
+  // The customer's phone shows the receipt's text (and nothing for its document header).
+  const phoneAgain = await openPhone(page, ch.id, waId, name)
+  await visible(phoneAgain.getByTestId('phone-message-text').filter({ hasText: receipt }), 'the receipt on the phone')
+})
+
+e2e('the assign menu and People show whether colleagues are online, live', async (page) => {
+  await signIn(page, '/inbox/all')
+  const ch = await sandboxChannel(page)
+  await live(page)
+  // Two colleagues on the channel, neither signed in; names that sort the other way round from
+  // their presence once Zoe signs in.
+  const tag = uniq()
+  const password = `agent-pass-${tag}-${uniq()}`
+  const zoe = await call(page, 'POST', '/agents', { name: `Zoe ${tag}`, email: `zoe-${tag}@example.com`, password, role: 'agent' })
+  const adam = await call(page, 'POST', '/agents', { name: `Adam ${tag}`, email: `adam-${tag}@example.com`, password, role: 'agent' })
+  for (const a of [zoe, adam]) await call(page, 'POST', `/channels/${ch.id}/members`, { agent_id: a.id })
+  const listed = await call(page, 'GET', `/agents/${zoe.id}`)
+  assert.equal(listed.online, false, 'GET /agents/:id says a colleague who never signed in is online')
+
+  const waId = customerNumber()
+  await customerSays(page, ch.id, waId, `Ines ${tag}`, 'Can someone help me with my order?')
+  const conv = await conversationOf(page, waId)
+  await page.goto(`/inbox/all/${conv.id}?status=any`)
+  await live(page)
+  await page.getByTestId('assign-button').click()
+  const options = page.getByTestId('assign-option')
+  const option = (a) => options.filter({ hasText: a.name })
+  const presence = async (a) => (await option(a).getByTestId('agent-presence').innerText()).trim()
+  const order = async () =>
+    (await options.evaluateAll((els) => els.map((e) => `${e.querySelector('.candidate-name').textContent}, ${e.querySelector('[data-testid="agent-presence"]').textContent.trim()}`)))
+      .filter((t) => t.includes(tag))
+  await visible(option(zoe), 'Zoe in the assign menu')
+  assert.deepEqual(await order(), [`Adam ${tag}, Offline`, `Zoe ${tag}, Offline`])
+
+  // Zoe signs in on another browser: with the menu still open, she turns Online and moves up.
+  const other = await page.context().browser().newContext({ baseURL: BASE, viewport: DESKTOP, locale: 'en-US' })
+  try {
+    const hers = await other.newPage()
+    await hers.goto('/login')
+    assert.equal(await submitLogin(hers, zoe.email, password), 200, 'Zoe could not sign in')
+    await live(hers)
+    await eventually(async () => (await presence(zoe)) === 'Online', 'Zoe shown Online in the open assign menu')
+    assert.deepEqual(await order(), [`Zoe ${tag}, Online`, `Adam ${tag}, Offline`])
+    // Said in words, not only by the dot's colour: the radio is named with the presence.
+    await visible(page.getByRole('radio', { name: `Zoe ${tag}, Online`, exact: true }), 'a radio named "Zoe …, Online"')
+    await screenshot(page.locator('#assign-panel'), 'assign-presence.png')
+
+    // The admin's People page says the same.
+    await page.goto('/admin/people')
+    const row = (a) => page.getByTestId('agents-table').getByRole('row').filter({ hasText: a.email })
+    await visible(row(zoe), "Zoe's row on People")
+    assert.equal((await row(zoe).getByTestId('agent-presence').innerText()).trim(), 'Online')
+    assert.equal((await row(adam).getByTestId('agent-presence').innerText()).trim(), 'Offline')
+    await screenshot(page.getByTestId('agents-table'), 'people-presence.png')
+  } finally {
+    // She goes offline after the server's grace period (30 s) and the next presence sync (5 s):
+    // too long to wait for here; the unit tests cover the event that says so.
+    await other.close()
+  }
 })
 
 e2e('outside business hours the composer notes when the channel opens', async (page) => {

@@ -153,4 +153,6 @@ export interface AgentSummary {
   role: Role
   availability: Availability
   disabled?: boolean
+  /** online: a live connection on any replica (kept current by presence.updated events). */
+  online: boolean
 }

@@ -106,6 +106,8 @@ export interface ChannelMember {
 export interface AdminAgent extends Agent {
   disabled: boolean
   updated_at?: string
+  /** online is in the list (GET /agents), not in the answers to a create or an update. */
+  online?: boolean
 }
 
 export interface Team {

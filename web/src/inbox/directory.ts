@@ -1,8 +1,9 @@
 // The inbox's reference data: channels, colleagues and templates, loaded once
 // per session and shared by every inbox component.
 import { reactive } from 'vue'
-import { api, type Availability, type Page } from '../api'
+import { api, type Page } from '../api'
 import type { AgentSummary, BusinessHoursStatus, Channel, ChannelMember, Template } from '../types'
+import type { PresenceUpdate } from './presence'
 
 interface DirectoryState {
   channels: Channel[]
@@ -14,6 +15,13 @@ interface DirectoryState {
 const state = reactive<DirectoryState>({ channels: [], agents: [], channelsLoaded: false, agentsLoaded: false })
 let channelsLoading: Promise<void> | null = null
 let agentsLoading: Promise<void> | null = null
+// The latest read of the agents (an older read that answers later does not overwrite it), and
+// whether it is still under way.
+let agentsRead = 0
+let readingAgents = false
+// Presence events that arrived while the agents were being read: the list may predate them, so they
+// are applied again on top of it.
+let presenceDuringRead: PresenceUpdate[] = []
 const templates = new Map<number, Promise<Template[]>>()
 const members = new Map<number, Promise<ChannelMember[]>>()
 const hours = new Map<number, { at: number; status: Promise<BusinessHoursStatus> }>()
@@ -43,21 +51,46 @@ export const directory = {
     return channelsLoading
   },
 
-  /** loadAgents reads the colleagues (for names, the transfer picker and presence). */
+  /**
+   * loadAgents reads the colleagues (for names, the transfer picker and presence: whether each is
+   * online comes from this list, then from presence.updated events); once, force reads them again.
+   */
   loadAgents(force = false): Promise<void> {
     if (force || !agentsLoading) {
+      const read = ++agentsRead
+      readingAgents = true
+      presenceDuringRead = []
       agentsLoading = api.get<Page<AgentSummary>>('/agents').then(
         (res) => {
-          state.agents = res.data ?? []
-          state.agentsLoaded = true
+          if (read !== agentsRead) return
+          readingAgents = false
+          directory.setAgents(res.data ?? [])
         },
         (e) => {
-          agentsLoading = null
+          if (read === agentsRead) {
+            readingAgents = false
+            presenceDuringRead = []
+            agentsLoading = null
+          }
           throw e
         },
       )
     }
     return agentsLoading
+  },
+
+  /**
+   * setAgents records a list of the agents read elsewhere (the admin's People page reads the same
+   * GET /agents); one without "online" (an answer to a create or an update) counts as offline.
+   */
+  setAgents(list: readonly (Omit<AgentSummary, 'online'> & { online?: boolean })[]): void {
+    state.agents = list.map((a) => ({ ...a, online: a.online === true }))
+    state.agentsLoaded = true
+    if (!agentsLoading) agentsLoading = Promise.resolve()
+    if (readingAgents) return
+    const missed = presenceDuringRead
+    presenceDuringRead = []
+    for (const u of missed) directory.applyPresence(u)
   },
 
   channel(id: number | null | undefined): Channel | undefined {
@@ -80,10 +113,16 @@ export const directory = {
     return id ? state.agents.find((a) => a.id === id) : undefined
   },
 
-  /** setAvailability applies a presence.updated event. */
-  setAvailability(agentId: number, availability: Availability): void {
-    const a = state.agents.find((x) => x.id === agentId)
-    if (a) a.availability = availability
+  /**
+   * applyPresence applies a presence.updated event: the availability always, online only when the
+   * event says (an agent setting themselves away or available leaves it as it was).
+   */
+  applyPresence(u: PresenceUpdate): void {
+    if (readingAgents) presenceDuringRead.push(u)
+    const a = state.agents.find((x) => x.id === u.agent_id)
+    if (!a) return
+    a.availability = u.availability
+    if (typeof u.online === 'boolean') a.online = u.online
   },
 
   /** templates returns a channel's approved templates (cached for the session). */
@@ -149,6 +188,9 @@ export const directory = {
     state.agentsLoaded = false
     channelsLoading = null
     agentsLoading = null
+    agentsRead++
+    readingAgents = false
+    presenceDuringRead = []
     templates.clear()
     members.clear()
     hours.clear()

@@ -9,7 +9,7 @@ import { conversations } from '../inbox/store'
 import { createAppRouter } from '../router'
 import { agent, json, stubFetch, type Call } from '../testing/fetch'
 import { FakeSocket, installFakeSockets } from '../testing/socket'
-import type { Conversation, Message } from '../types'
+import type { AgentSummary, Conversation, Message } from '../types'
 
 function conv(id: number, fields: Partial<Conversation> = {}): Conversation {
   return {
@@ -49,13 +49,13 @@ function msg(id: number, fields: Partial<Message> = {}): Message {
 
 let wrapper: VueWrapper | null = null
 let calls: Call[] = []
-let server: { conversations: Conversation[]; messages: Message[] }
+let server: { conversations: Conversation[]; messages: Message[]; agents: AgentSummary[] }
 
 async function open(path: string): Promise<{ router: Router }> {
   calls = stubFetch({
     'GET /api/v1/me': () => json(200, { agent, csrf_token: 'csrf-1' }),
     'GET /api/v1/channels': () => json(200, { data: [{ id: 1, type: 'whatsapp', name: 'Support', phone_number: '+15550001' }] }),
-    'GET /api/v1/agents': () => json(200, { data: [agent] }),
+    'GET /api/v1/agents': () => json(200, { data: server.agents }),
     'GET /api/v1/conversations': (c) => {
       const q = new URL(c.url, 'http://x').searchParams
       const list = server.conversations.filter((x) => {
@@ -99,7 +99,14 @@ beforeEach(() => {
   directory.reset()
   conversations.clear()
   installFakeSockets()
-  server = { conversations: [conv(1), conv(2, { assignee: { kind: 'human', id: agent.id, name: agent.name } })], messages: [] }
+  server = {
+    conversations: [conv(1), conv(2, { assignee: { kind: 'human', id: agent.id, name: agent.name } })],
+    messages: [],
+    agents: [
+      { ...agent, online: true },
+      { id: 2, name: 'Bo', email: 'bo@example.com', role: 'agent', availability: 'available', online: false },
+    ],
+  }
 })
 
 afterEach(() => {
@@ -143,6 +150,28 @@ describe('inbox, live', () => {
     socket().receive({ type: 'conversation.assigned', seq: 2, data: { ...conv(1), assignee: { kind: 'human', id: agent.id, name: agent.name } } })
     await flushPromises()
     expect(names()).toEqual(['Customer 1', 'Customer 2'])
+  })
+
+  it("keeps colleagues' presence from presence.updated events, and reads it again after a resync", async () => {
+    await open('/inbox/all')
+    socket().hello(1)
+    await directory.loadAgents()
+    expect(directory.agent(2)).toMatchObject({ online: false, availability: 'available' })
+
+    socket().receive({ type: 'presence.updated', seq: 2, data: { agent_id: 2, availability: 'available', online: true } })
+    expect(directory.agent(2)).toMatchObject({ online: true, availability: 'available' })
+    // Setting themselves away says nothing about the connection.
+    socket().receive({ type: 'presence.updated', seq: 3, data: { agent_id: 2, availability: 'away' } })
+    expect(directory.agent(2)).toMatchObject({ online: true, availability: 'away' })
+    // About the signed-in agent, the switch follows too.
+    socket().receive({ type: 'presence.updated', seq: 4, data: { agent_id: agent.id, availability: 'away' } })
+    expect(auth.state.agent?.availability).toBe('away')
+    expect(directory.agent(agent.id)).toMatchObject({ online: true, availability: 'away' })
+
+    server.agents = server.agents.map((a) => (a.id === 2 ? { ...a, online: false } : a))
+    socket().receive({ type: 'resync', seq: 99 })
+    await flushPromises()
+    expect(directory.agent(2)?.online).toBe(false)
   })
 
   it('reloads the list after a resync', async () => {
