@@ -55,10 +55,14 @@ func translate(err error) error {
 			return switchboard.WrapError(switchboard.EUNAVAILABLE, "The database is unavailable.", err)
 		}
 	}
-	var sqliteErr *sqlite3.Error
-	if errors.As(err, &sqliteErr) {
-		// Any other SQLite error is a bug, not an outage (it has Temporary and Timeout methods, so it
-		// would pass for a network error below).
+	var sqliteCode sqlite3.ErrorCode // matches *sqlite3.Error and bare (extended) codes alike
+	if errors.As(err, &sqliteCode) {
+		// Any other SQLite error is a bug or a broken disk, not an outage that passes (its types have
+		// Temporary and Timeout methods, so they would pass for network errors below); an interrupted
+		// statement is a cancelled request.
+		if sqliteCode == sqlite3.INTERRUPT {
+			return switchboard.WrapError(switchboard.EUNAVAILABLE, "The request was cancelled or timed out.", err)
+		}
 		return switchboard.WrapError(switchboard.EINTERNAL, "", err)
 	}
 	var netErr net.Error
