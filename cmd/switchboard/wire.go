@@ -62,7 +62,8 @@ func wire(ctx context.Context, cfg *config.Config, st *store.Store, clock switch
 	if cfg.SandboxEnabled() {
 		loopback := &http.Client{Transport: server.HandlerTransport(func() http.Handler { return srv }), Timeout: 30 * time.Second}
 		sandbox = graphtest.New(graphtest.Options{BaseURL: strings.TrimRight(cfg.PublicURL, "/") + server.SandboxGraphPath,
-			HTTPClient: loopback, StatusDelay: 400 * time.Millisecond, Logger: log.With("component", "sandbox")})
+			HTTPClient: loopback, StatusDelay: 400 * time.Millisecond, Logger: log.With("component", "sandbox"),
+			Keep: 1000}) // what it records of sends only serves inspection; the phone reads the database
 		a.closers = append(a.closers, sandbox.Close)
 		graph.Sandbox = whatsapp.NewClient(whatsapp.ClientOptions{BaseURL: "http://sandbox.internal" + server.SandboxGraphPath,
 			Version: cfg.GraphAPIVersion, HTTPClient: loopback})

@@ -96,11 +96,12 @@ func (s *Server) ReadReceipts() []ReadReceipt {
 	return slices.Clone(s.reads)
 }
 
-// WaitForSent waits until at least n sends were accepted and returns them all, or returns ctx's error.
+// WaitForSent waits until at least n sends were accepted and returns them all (the kept ones, with
+// Options.Keep), or returns ctx's error.
 func (s *Server) WaitForSent(ctx context.Context, n int) ([]SentMessage, error) {
 	for {
 		s.mu.Lock()
-		got, changed := len(s.sent), s.changed
+		got, changed := s.accepted, s.changed
 		s.mu.Unlock()
 		if got >= n {
 			return s.Sent(), nil
@@ -195,7 +196,8 @@ func (s *Server) record(m SentMessage) SentMessage {
 	defer s.mu.Unlock()
 	s.seq++
 	m.Seq = s.seq
-	s.sent = append(s.sent, m)
+	s.accepted++
+	s.sent = keepLatest(append(s.sent, m), s.opts.Keep)
 	close(s.changed)
 	s.changed = make(chan struct{})
 	return m
@@ -210,7 +212,16 @@ func (s *Server) recordRejected(m RejectedSend) {
 	defer s.mu.Unlock()
 	s.seq++
 	m.Seq, m.At = s.seq, s.opts.Clock()
-	s.rejected = append(s.rejected, m)
+	s.rejected = keepLatest(append(s.rejected, m), s.opts.Keep)
+}
+
+// keepLatest drops the oldest entries beyond keep (0: none), a quarter of keep at a time so that
+// trimming costs little per entry.
+func keepLatest[T any](list []T, keep int) []T {
+	if keep <= 0 || len(list) <= keep+keep/4 {
+		return list
+	}
+	return append([]T(nil), list[len(list)-keep:]...)
 }
 
 func (s *Server) markRead(w http.ResponseWriter, n Number, probe sendProbe) {
@@ -223,8 +234,8 @@ func (s *Server) markRead(w http.ResponseWriter, n Number, probe sendProbe) {
 		s.writeError(w, apiError(100, "", `typing_indicator.type must be "text".`))
 	default:
 		s.mu.Lock()
-		s.reads = append(s.reads, ReadReceipt{PhoneNumberID: n.PhoneNumberID, MessageID: probe.MessageID,
-			Typing: probe.TypingIndicator != nil, At: s.opts.Clock()})
+		s.reads = keepLatest(append(s.reads, ReadReceipt{PhoneNumberID: n.PhoneNumberID, MessageID: probe.MessageID,
+			Typing: probe.TypingIndicator != nil, At: s.opts.Clock()}), s.opts.Keep)
 		s.mu.Unlock()
 		writeJSON(w, map[string]bool{"success": true})
 	}

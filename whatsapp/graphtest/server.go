@@ -49,6 +49,9 @@ type Options struct {
 	WebhookRetryDelay time.Duration
 	// OmitConversation leaves statuses[].conversation out, like webhooks of v24.0 and later.
 	OmitConversation bool
+	// Keep bounds how many of the latest accepted sends, refused sends and read receipts are kept for
+	// Sent, Rejected and ReadReceipts; 0 keeps every one (tests). A long-running sandbox sets it.
+	Keep int
 }
 
 // Number is a business phone number the fake knows, with its credentials and webhook endpoint.
@@ -79,6 +82,7 @@ type Server struct {
 	sent      []SentMessage
 	rejected  []RejectedSend
 	seq       int // numbers send requests, accepted or rejected
+	accepted  int // accepted sends, whether kept or not
 	reads     []ReadReceipt
 	changed   chan struct{} // closed and replaced whenever sent grows
 	templates map[string][]json.RawMessage
@@ -147,7 +151,7 @@ func (s *Server) Reset() {
 }
 
 func (s *Server) resetLocked() {
-	s.sent, s.rejected, s.reads, s.seq = nil, nil, nil, 0
+	s.sent, s.rejected, s.reads, s.seq, s.accepted = nil, nil, nil, 0, 0
 	if s.changed != nil {
 		close(s.changed)
 	}

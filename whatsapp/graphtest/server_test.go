@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -348,5 +349,28 @@ func TestRejectedSendsAreRecorded(t *testing.T) {
 	h.fake.Reset()
 	if n := len(h.fake.Rejected()); n != 0 {
 		t.Errorf("Reset kept %d rejected sends", n)
+	}
+}
+
+// TestKeepBoundsWhatIsRecorded: with Keep, only the latest sends are kept for inspection, however many
+// went through, and WaitForSent still counts every accepted one.
+func TestKeepBoundsWhatIsRecorded(t *testing.T) {
+	fake := New(Options{Keep: 4})
+	n := Number{PhoneNumberID: "106540352242922", DisplayPhoneNumber: "15550001234", WABAID: "102290129340398", Token: "tok"}
+	fake.RegisterNumber(n)
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	client := whatsapp.NewClient(whatsapp.ClientOptions{BaseURL: srv.URL, Version: "v25.0", HTTPClient: srv.Client()})
+	for i := range 20 {
+		if _, err := client.Send(t.Context(), n.Token, n.PhoneNumberID, whatsapp.OutboundMessage{To: "4915112345678", Text: &whatsapp.Text{Body: fmt.Sprint(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sent := fake.Sent()
+	if len(sent) < 4 || len(sent) > 5 || sent[len(sent)-1].Message.Text.Body != "19" {
+		t.Fatalf("kept %d sends, the last %+v; want the latest 4 or 5", len(sent), sent[len(sent)-1].Message)
+	}
+	if got, err := fake.WaitForSent(t.Context(), 20); err != nil || len(got) != len(sent) {
+		t.Fatalf("WaitForSent(20) = %d, %v", len(got), err)
 	}
 }
