@@ -105,3 +105,41 @@ func TestMarkAbandoned(t *testing.T) {
 		}
 	})
 }
+
+// TestQueueServesTheLongestWaitingCustomer: a conversation waits from its customer's message, not
+// from when routing got to it, so in a burst whose routing runs out of order the customer who wrote
+// first is served first.
+func TestQueueServesTheLongestWaitingCustomer(t *testing.T) {
+	clock := switchboard.NewManualClock(t0)
+	storetest.EachWith(t, storetest.Options{Clock: clock}, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		ch := mustChannel(t, s, "106540352242922")
+		ids := map[string]int64{}
+		for _, m := range []switchboard.InboundMessage{
+			textMsg("33600000002", "Later", "wamid.later", "Hello", t0.Add(-10*time.Second)),
+			textMsg("33600000001", "Earlier", "wamid.earlier", "Hello", t0.Add(-20*time.Second)),
+		} {
+			if _, err := s.IngestInbound(ctx, ch, &switchboard.InboundBatch{Messages: []switchboard.InboundMessage{m}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		convs, _, err := s.ListConversations(ctx, store.ConversationFilter{})
+		if err != nil || len(convs) != 2 {
+			t.Fatalf("conversations: %d %v", len(convs), err)
+		}
+		for _, c := range convs {
+			ids[c.Contact.Name] = c.ID
+		}
+		// Routing reaches "Later" first.
+		for _, name := range []string{"Later", "Earlier"} {
+			clock.Advance(time.Second)
+			if _, err := s.WaitInQueue(ctx, ids[name], nil, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		waiting, _, err := s.UnassignedWaiting(ctx, ch.ID, nil, 10)
+		if err != nil || len(waiting) != 2 || waiting[0].ID != ids["Earlier"] || !waiting[0].WaitingSince.Equal(t0.Add(-20*time.Second)) {
+			t.Fatalf("queue %+v, %v; want Earlier first, waiting since its message", waiting, err)
+		}
+	})
+}

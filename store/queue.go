@@ -44,8 +44,8 @@ func (s *Store) UnassignedWaiting(ctx context.Context, channelID int64, after *s
 	return convs, targets, nil
 }
 
-// WaitInQueue records that nobody eligible could take the conversation: it waits, from now unless it
-// already waited, in the queue of the rule's target (an agent or a team; the channel's without a
+// WaitInQueue records that nobody eligible could take the conversation: it waits, from its customer's
+// last message (or now, if later) unless it already waited, in the queue of the rule's target (an agent or a team; the channel's without a
 // rule), and loses `from`, its previous owner (nil: it had none), who could not keep it. ECONFLICT
 // when its owner is no longer `from`. An activity line is written when this changes anything.
 func (s *Store) WaitInQueue(ctx context.Context, conversationID int64, from *switchboard.Assignee, rule *switchboard.RoutingRule) ([]switchboard.Event, error) {
@@ -76,8 +76,13 @@ func (s *Store) WaitInQueue(ctx context.Context, conversationID int64, from *swi
 		if from == nil && conv.WaitingSince != nil && sameID(agentID, w.QueueAgentID) && sameID(teamID, conv.TeamID) {
 			return nil // already waiting there
 		}
+		// A conversation waits from its customer's last message (the queue serves whoever has waited
+		// longest, not whichever routing ran first in a burst), or from when it already waited.
 		now := s.now()
 		since := now
+		if conv.LastInboundAt != nil && conv.LastInboundAt.Before(now) {
+			since = utc(*conv.LastInboundAt)
+		}
 		if conv.WaitingSince != nil {
 			since = *conv.WaitingSince
 		}

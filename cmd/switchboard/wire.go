@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -43,7 +45,9 @@ func (a *app) close() {
 func wire(ctx context.Context, cfg *config.Config, st *store.Store, clock switchboard.Clock, log *slog.Logger, metrics *server.Metrics) (*app, error) {
 	a := &app{}
 	host, _ := os.Hostname()
-	instance := host + ":" + strconv.Itoa(os.Getpid())
+	// Unique per run: replicas may share a host name and a pid (containers each running as pid 1), and
+	// two instances sharing one would overwrite each other's presence.
+	instance := host + ":" + strconv.Itoa(os.Getpid()) + ":" + randomSuffix()
 
 	// Events: the log in the database, fanned out in-process and, with PostgreSQL, across replicas.
 	var bridge realtime.Bridge
@@ -144,4 +148,11 @@ func wire(ctx context.Context, cfg *config.Config, st *store.Store, clock switch
 		func(ctx context.Context) { templates.Run(ctx, 6*time.Hour) },
 	)
 	return a, nil
+}
+
+// randomSuffix returns 6 random hex digits.
+func randomSuffix() string {
+	b := make([]byte, 3)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
