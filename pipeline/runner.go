@@ -77,6 +77,9 @@ type RunnerOptions struct {
 	// it fails, the job is still listed dead for an admin to retry.
 	Buried  map[string]Handler
 	Workers int
+	// Name prefixes the workers' names in the leases they take (default host:pid); each process of
+	// a deployment should have its own.
+	Name string
 	// Lease is how long a claimed job stays with its worker before others may take it over; the
 	// worker extends it while the job runs.
 	Lease   time.Duration
@@ -116,8 +119,11 @@ func NewRunner(opts RunnerOptions) *Runner {
 	if opts.Backoff == nil {
 		opts.Backoff = DefaultBackoff
 	}
-	host, _ := os.Hostname()
-	return &Runner{opts: opts, name: host + ":" + strconv.Itoa(os.Getpid()), wake: make(chan struct{}, opts.Workers)}
+	if opts.Name == "" {
+		host, _ := os.Hostname()
+		opts.Name = host + ":" + strconv.Itoa(os.Getpid())
+	}
+	return &Runner{opts: opts, name: opts.Name, wake: make(chan struct{}, opts.Workers)}
 }
 
 // DefaultBackoff is 2^attempt seconds (capped at 10 minutes) with ±20 % jitter.

@@ -120,7 +120,7 @@ func wire(ctx context.Context, cfg *config.Config, st *store.Store, clock switch
 	a.server = srv
 
 	runner := pipeline.NewRunner(pipeline.RunnerOptions{
-		Store: st, Workers: cfg.Workers, Lease: cfg.JobLease, Clock: clock, Logger: log, Metrics: metrics,
+		Store: st, Name: instance, Workers: cfg.Workers, Lease: cfg.JobLease, Clock: clock, Logger: log, Metrics: metrics,
 		Handlers: map[string]pipeline.Handler{
 			switchboard.InboundJobKind:    processor.Handle,
 			switchboard.SendJobKind:       sender.Handle,
