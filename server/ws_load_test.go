@@ -137,10 +137,10 @@ func percentile(ds []time.Duration, q float64) time.Duration {
 }
 
 // TestWSEvictsStalledClient: one client that stops reading among 49 active ones. While it still holds
-// its connection and its queue fills, every event reaches every active client as fast as before it
-// came (p99 within 5 × the baseline's + 50 ms, a generous bound, and none after 5 s: a client held
-// back by the stalled one would wait for its write deadline, 10 s); then it is evicted and the others
-// go on as before. Each phase's delays are logged.
+// its connection and its queue fills, every event reaches every active client before the next is
+// published, none of them held back by the stalled one (which would take its write deadline, 10 s:
+// none waits 5 s); then it is evicted and the others go on. Each phase's delays are logged; how
+// they compare is measured by BenchmarkWSStalledClient, not asserted here.
 func TestWSEvictsStalledClient(t *testing.T) {
 	const sendBuffer, clients = 16, 49
 	s := newStallEnv(t, sendBuffer, clients)
@@ -176,16 +176,11 @@ func TestWSEvictsStalledClient(t *testing.T) {
 	if worst := slices.Max(during); worst > 5*time.Second {
 		t.Errorf("an active client waited %v for an event while the stalled client was connected", worst)
 	}
-	base := percentile(before, 0.99)
 	for _, phase := range []struct {
 		name string
 		ds   []time.Duration
 	}{{"before the stall", before}, {"stalled client connected", during}, {"after its eviction", after}} {
-		p50, p99 := percentile(phase.ds, 0.50), percentile(phase.ds, 0.99)
-		t.Logf("%-25s %4d deliveries  p50 %-10v p99 %v", phase.name, len(phase.ds), p50, p99)
-		if limit := 5*base + 50*time.Millisecond; p99 > limit {
-			t.Errorf("%s: the active clients' p99 is %v, above %v (5 × %v + 50 ms)", phase.name, p99, limit, base)
-		}
+		t.Logf("%-25s %4d deliveries  p50 %-10v p99 %v", phase.name, len(phase.ds), percentile(phase.ds, 0.50), percentile(phase.ds, 0.99))
 	}
 
 	// The stalled connection was closed by the server: reading drains what was buffered, then fails.
