@@ -108,7 +108,7 @@ func (m *memPresence) RecordPresence(_ context.Context, instance string, id int6
 	}
 	state := map[bool]string{true: "online", false: "offline"}[online]
 	m.events = append(m.events, fmt.Sprint(id, " ", state))
-	data, _ := json.Marshal(map[string]any{"agent_id": id, "online": online})
+	data, _ := json.Marshal(map[string]any{"agent_id": id, "connected": online})
 	return []switchboard.Event{{Seq: int64(len(m.events)), Type: switchboard.EventPresenceUpdated, Data: data}}, nil
 }
 

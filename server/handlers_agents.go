@@ -71,15 +71,16 @@ func (s *Server) handleCreateAgent(c echo.Context) error {
 	return c.JSON(http.StatusCreated, a)
 }
 
-// agentView is an agent as the API shows it: with whether they are online now (a live connection on
-// any replica); presence.updated events keep a screen current after that.
+// agentView is an agent as the API shows it: with whether they are connected now (a live connection on
+// any replica, whatever their availability; shown as online when also available); presence.updated
+// events keep a screen current after that.
 type agentView struct {
 	*switchboard.Agent
-	Online bool `json:"online"`
+	Connected bool `json:"connected"`
 }
 
 func (s *Server) agentView(a *switchboard.Agent) agentView {
-	return agentView{Agent: a, Online: s.presence != nil && s.presence.Online(a.ID)}
+	return agentView{Agent: a, Connected: s.presence != nil && s.presence.Online(a.ID)}
 }
 
 func (s *Server) handleListAgents(c echo.Context) error {

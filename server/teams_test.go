@@ -101,25 +101,25 @@ func TestAgentsShowWhoIsOnline(t *testing.T) {
 
 	var listed struct {
 		Data []struct {
-			ID     int64 `json:"id"`
-			Email  string
-			Online bool `json:"online"`
+			ID        int64 `json:"id"`
+			Email     string
+			Connected bool `json:"connected"`
 		} `json:"data"`
 	}
 	agent.do("GET", "/api/v1/agents", nil).wantStatus(http.StatusOK).decode(&listed)
 	got := map[int64]bool{}
 	for _, a := range listed.Data {
-		got[a.ID] = a.Online
+		got[a.ID] = a.Connected
 	}
 	if len(got) != 2 || got[ada.ID] || !got[bo.ID] {
-		t.Fatalf("online = %v, want only Bo (%d)", got, bo.ID)
+		t.Fatalf("connected = %v, want only Bo (%d)", got, bo.ID)
 	}
 	var one struct {
-		Email  string `json:"email"`
-		Online bool   `json:"online"`
+		Email     string `json:"email"`
+		Connected bool   `json:"connected"`
 	}
 	agent.do("GET", "/api/v1/agents/"+strconv.FormatInt(bo.ID, 10), nil).wantStatus(http.StatusOK).decode(&one)
-	if !one.Online || one.Email != "bo@example.com" {
-		t.Fatalf("Bo = %+v, want online with his fields", one)
+	if !one.Connected || one.Email != "bo@example.com" {
+		t.Fatalf("Bo = %+v, want connected with his fields", one)
 	}
 }

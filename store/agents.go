@@ -251,18 +251,19 @@ func (s *Store) SetAvailability(ctx context.Context, agentID int64, a switchboar
 }
 
 // presenceEvent is the data of a presence.updated event about an agent coming online or going
-// offline: SetAvailability's fields and whether they are online.
+// offline: SetAvailability's fields and whether they are connected (a live connection on any
+// replica, whatever their availability).
 type presenceEvent struct {
 	AgentID      int64  `json:"agent_id"`
 	Availability string `json:"availability"`
-	Online       bool   `json:"online"`
+	Connected    bool   `json:"connected"`
 }
 
 // RecordPresence records, in the presence server processes share (agent_presence), that the agent
 // came online on instance (online: their first connection there) or went offline there (their last
 // connection closed and its grace period passed). When no other instance reported them within
 // `within`, that changes whether they are online at all: it logs the presence.updated event agents
-// see ({"agent_id", "availability", "online"}) and returns it. The agent's row is locked, so two
+// see ({"agent_id", "availability", "connected"}) and returns it. The agent's row is locked, so two
 // processes' transitions of one agent are serialised: each sees the other's row, and an agent who
 // moves between processes stays online without events. An agent deleted meanwhile is ignored.
 func (s *Store) RecordPresence(ctx context.Context, instance string, agentID int64, online bool, within time.Duration) ([]switchboard.Event, error) {
@@ -298,7 +299,7 @@ ON CONFLICT (agent_id, instance) DO UPDATE SET last_seen = excluded.last_seen`, 
 			return nil
 		}
 		ev, err := s.recordEvent(ctx, tx, switchboard.EventPresenceUpdated, 0, 0,
-			presenceEvent{AgentID: agentID, Availability: availability[0], Online: online})
+			presenceEvent{AgentID: agentID, Availability: availability[0], Connected: online})
 		events = []switchboard.Event{ev}
 		return err
 	})

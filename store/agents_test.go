@@ -192,15 +192,15 @@ func presenceLog(t *testing.T, s *store.Store, head *int64) []string {
 		var d struct {
 			AgentID      int64  `json:"agent_id"`
 			Availability string `json:"availability"`
-			Online       *bool  `json:"online"`
+			Connected    *bool  `json:"connected"`
 		}
 		if err := json.Unmarshal(ev.Data, &d); err != nil || ev.ChannelID != 0 {
 			t.Fatalf("presence event %s on channel %d: %v", ev.Data, ev.ChannelID, err)
 		}
 		switch {
-		case d.Online == nil:
+		case d.Connected == nil:
 			out = append(out, fmt.Sprint(d.AgentID, " ", d.Availability))
-		case *d.Online:
+		case *d.Connected:
 			out = append(out, fmt.Sprint(d.AgentID, " online ", d.Availability))
 		default:
 			out = append(out, fmt.Sprint(d.AgentID, " offline ", d.Availability))
@@ -222,8 +222,8 @@ func (e *eventSink) Publish(_ context.Context, events []switchboard.Event) {
 }
 
 // TestPresenceEvents: an agent coming online or going offline on any of the server processes
-// sharing the database logs one presence.updated event ({"agent_id", "availability", "online"},
-// SetAvailability's fields and whether they are online), which the process publishes; a second tab,
+// sharing the database logs one presence.updated event ({"agent_id", "availability", "connected"},
+// SetAvailability's fields and whether they are connected), which the process publishes; a second tab,
 // a reconnection within the grace period or a move to another process logs none.
 func TestPresenceEvents(t *testing.T) {
 	clock := switchboard.NewManualClock(time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC))

@@ -95,14 +95,14 @@ func TestAssignAcrossTwoServers(t *testing.T) {
 		for _, s := range servers {
 			var list struct {
 				Data []struct {
-					ID     int64 `json:"id"`
-					Online bool  `json:"online"`
+					ID        int64 `json:"id"`
+					Connected bool  `json:"connected"`
 				} `json:"data"`
 			}
 			s.call("GET", "/api/v1/agents", nil, http.StatusOK, &list)
 			n := 0
 			for _, a := range list.Data {
-				if isAgent[a.ID] && a.Online {
+				if isAgent[a.ID] && a.Connected {
 					n++
 				}
 			}

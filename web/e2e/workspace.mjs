@@ -213,7 +213,7 @@ e2e('the assign menu and People show whether colleagues are online, live', async
   const adam = await call(page, 'POST', '/agents', { name: `Adam ${tag}`, email: `adam-${tag}@example.com`, password, role: 'agent' })
   for (const a of [zoe, adam]) await call(page, 'POST', `/channels/${ch.id}/members`, { agent_id: a.id })
   const listed = await call(page, 'GET', `/agents/${zoe.id}`)
-  assert.equal(listed.online, false, 'GET /agents/:id says a colleague who never signed in is online')
+  assert.equal(listed.connected, false, 'GET /agents/:id says a colleague who never signed in is connected')
 
   const waId = customerNumber()
   await customerSays(page, ch.id, waId, `Ines ${tag}`, 'Can someone help me with my order?')

@@ -153,6 +153,9 @@ export interface AgentSummary {
   role: Role
   availability: Availability
   disabled?: boolean
-  /** online: a live connection on any replica (kept current by presence.updated events). */
-  online: boolean
+  /**
+   * connected: a live connection on any replica, whatever their availability (kept current by
+   * presence.updated events); shown as online when also available.
+   */
+  connected: boolean
 }

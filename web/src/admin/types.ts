@@ -106,8 +106,11 @@ export interface ChannelMember {
 export interface AdminAgent extends Agent {
   disabled: boolean
   updated_at?: string
-  /** online is in the list (GET /agents), not in the answers to a create or an update. */
-  online?: boolean
+  /**
+   * connected (a live connection on any replica) is in the list (GET /agents), not in the answers to a
+   * create or an update.
+   */
+  connected?: boolean
 }
 
 export interface Team {

@@ -53,7 +53,7 @@ export const directory = {
 
   /**
    * loadAgents reads the colleagues (for names, the transfer picker and presence: whether each is
-   * online comes from this list, then from presence.updated events); once, force reads them again.
+   * connected comes from this list, then from presence.updated events); once, force reads them again.
    */
   loadAgents(force = false): Promise<void> {
     if (force || !agentsLoading) {
@@ -81,10 +81,10 @@ export const directory = {
 
   /**
    * setAgents records a list of the agents read elsewhere (the admin's People page reads the same
-   * GET /agents); one without "online" (an answer to a create or an update) counts as offline.
+   * GET /agents); one without "connected" (an answer to a create or an update) counts as offline.
    */
-  setAgents(list: readonly (Omit<AgentSummary, 'online'> & { online?: boolean })[]): void {
-    state.agents = list.map((a) => ({ ...a, online: a.online === true }))
+  setAgents(list: readonly (Omit<AgentSummary, 'connected'> & { connected?: boolean })[]): void {
+    state.agents = list.map((a) => ({ ...a, connected: a.connected === true }))
     state.agentsLoaded = true
     if (!agentsLoading) agentsLoading = Promise.resolve()
     if (readingAgents) return
@@ -114,7 +114,7 @@ export const directory = {
   },
 
   /**
-   * applyPresence applies a presence.updated event: the availability always, online only when the
+   * applyPresence applies a presence.updated event: the availability always, connected only when the
    * event says (an agent setting themselves away or available leaves it as it was).
    */
   applyPresence(u: PresenceUpdate): void {
@@ -122,7 +122,7 @@ export const directory = {
     const a = state.agents.find((x) => x.id === u.agent_id)
     if (!a) return
     a.availability = u.availability
-    if (typeof u.online === 'boolean') a.online = u.online
+    if (typeof u.connected === 'boolean') a.connected = u.connected
   },
 
   /** templates returns a channel's approved templates (cached for the session). */

@@ -103,8 +103,8 @@ beforeEach(() => {
     conversations: [conv(1), conv(2, { assignee: { kind: 'human', id: agent.id, name: agent.name } })],
     messages: [],
     agents: [
-      { ...agent, online: true },
-      { id: 2, name: 'Bo', email: 'bo@example.com', role: 'agent', availability: 'available', online: false },
+      { ...agent, connected: true },
+      { id: 2, name: 'Bo', email: 'bo@example.com', role: 'agent', availability: 'available', connected: false },
     ],
   }
 })
@@ -156,22 +156,22 @@ describe('inbox, live', () => {
     await open('/inbox/all')
     socket().hello(1)
     await directory.loadAgents()
-    expect(directory.agent(2)).toMatchObject({ online: false, availability: 'available' })
+    expect(directory.agent(2)).toMatchObject({ connected: false, availability: 'available' })
 
-    socket().receive({ type: 'presence.updated', seq: 2, data: { agent_id: 2, availability: 'available', online: true } })
-    expect(directory.agent(2)).toMatchObject({ online: true, availability: 'available' })
+    socket().receive({ type: 'presence.updated', seq: 2, data: { agent_id: 2, availability: 'available', connected: true } })
+    expect(directory.agent(2)).toMatchObject({ connected: true, availability: 'available' })
     // Setting themselves away says nothing about the connection.
     socket().receive({ type: 'presence.updated', seq: 3, data: { agent_id: 2, availability: 'away' } })
-    expect(directory.agent(2)).toMatchObject({ online: true, availability: 'away' })
+    expect(directory.agent(2)).toMatchObject({ connected: true, availability: 'away' })
     // About the signed-in agent, the switch follows too.
     socket().receive({ type: 'presence.updated', seq: 4, data: { agent_id: agent.id, availability: 'away' } })
     expect(auth.state.agent?.availability).toBe('away')
-    expect(directory.agent(agent.id)).toMatchObject({ online: true, availability: 'away' })
+    expect(directory.agent(agent.id)).toMatchObject({ connected: true, availability: 'away' })
 
-    server.agents = server.agents.map((a) => (a.id === 2 ? { ...a, online: false } : a))
+    server.agents = server.agents.map((a) => (a.id === 2 ? { ...a, connected: false } : a))
     socket().receive({ type: 'resync', seq: 99 })
     await flushPromises()
-    expect(directory.agent(2)?.online).toBe(false)
+    expect(directory.agent(2)?.connected).toBe(false)
   })
 
   it('reloads the list after a resync', async () => {

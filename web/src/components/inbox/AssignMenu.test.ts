@@ -6,7 +6,7 @@ import type { AgentSummary, Conversation } from '../../types'
 import AssignMenu from './AssignMenu.vue'
 
 function colleague(id: number, name: string, fields: Partial<AgentSummary> = {}): AgentSummary {
-  return { id, name, email: `${name.toLowerCase()}@example.com`, role: 'agent', availability: 'available', online: false, ...fields }
+  return { id, name, email: `${name.toLowerCase()}@example.com`, role: 'agent', availability: 'available', connected: false, ...fields }
 }
 
 const conversation: Conversation = {
@@ -29,13 +29,13 @@ let calls: Call[]
 beforeEach(() => {
   directory.reset()
   agents = [
-    colleague(1, 'Ada', { online: true }), // the assignee: not offered
-    colleague(2, 'Zoe', { online: false }),
-    colleague(3, 'Yusuf', { online: true, availability: 'away' }),
-    colleague(4, 'Mia', { online: true }),
-    colleague(5, 'Abel', { online: true }),
-    colleague(6, 'Dora', { online: true, disabled: true }), // disabled: not offered
-    colleague(8, 'Nils', { online: true }), // not a member of the channel
+    colleague(1, 'Ada', { connected: true }), // the assignee: not offered
+    colleague(2, 'Zoe', { connected: false }),
+    colleague(3, 'Yusuf', { connected: true, availability: 'away' }),
+    colleague(4, 'Mia', { connected: true }),
+    colleague(5, 'Abel', { connected: true }),
+    colleague(6, 'Dora', { connected: true, disabled: true }), // disabled: not offered
+    colleague(8, 'Nils', { connected: true }), // not a member of the channel
   ]
   calls = stubFetch({
     'GET /api/v1/agents': () => json(200, { data: agents }),
@@ -84,8 +84,8 @@ describe('assign menu', () => {
 
   it('follows presence events while open', async () => {
     const wrapper = await openMenu()
-    directory.applyPresence({ agent_id: 2, availability: 'available', online: true }) // Zoe comes online
-    directory.applyPresence({ agent_id: 4, availability: 'available', online: false }) // Mia goes offline
+    directory.applyPresence({ agent_id: 2, availability: 'available', connected: true }) // Zoe comes online
+    directory.applyPresence({ agent_id: 4, availability: 'available', connected: false }) // Mia goes offline
     directory.applyPresence({ agent_id: 3, availability: 'available' }) // Yusuf is back from away
     await flushPromises()
     expect(rows(wrapper)).toEqual(['Abel, Online', 'Yusuf, Online', 'Zoe, Online', 'Mia, Offline'])
