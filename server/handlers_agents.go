@@ -136,8 +136,30 @@ func (s *Server) handleUpdateAgent(c echo.Context) error {
 	return c.JSON(http.StatusOK, a)
 }
 
-// updateAgent hashes a new password, if any, and applies the update.
+// updateAgent hashes a new password, if any, and applies the update. A change of availability goes
+// through the workspace, as the websocket's presence frame does: colleagues see it, and an agent who
+// becomes available takes waiting conversations at once.
 func (s *Server) updateAgent(c echo.Context, id int64, req AgentUpdateRequest) (*switchboard.Agent, error) {
+	availability := req.Availability
+	if availability != nil && s.workspace != nil {
+		if !availability.Valid() {
+			return nil, switchboard.FieldError("availability", `Use "available" or "away".`)
+		}
+		req.Availability = nil // applied below, once the rest is stored
+	}
+	a, err := s.storeAgentUpdate(c, id, req)
+	if err != nil || availability == nil || s.workspace == nil || a.Availability == *availability {
+		return a, err
+	}
+	if err := s.workspace.SetAvailability(c.Request().Context(), id, *availability); err != nil {
+		return nil, err
+	}
+	a.Availability = *availability
+	return a, nil
+}
+
+// storeAgentUpdate hashes a new password, if any, and stores the update.
+func (s *Server) storeAgentUpdate(c echo.Context, id int64, req AgentUpdateRequest) (*switchboard.Agent, error) {
 	u := store.AgentUpdate{Name: req.Name, Email: req.Email, Role: req.Role, Availability: req.Availability, Disabled: req.Disabled}
 	if req.Password != nil {
 		field := "password"
