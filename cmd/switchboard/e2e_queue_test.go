@@ -11,7 +11,7 @@ import (
 // TestQueueDrainsWhenSomeoneBecomesEligible: a conversation nobody can take waits, and is assigned the
 // moment someone becomes eligible: the agent comes online, their capacity is raised, they resolve a
 // conversation, they come back from away (here through REST, as the app does when its socket is
-// down). (Joining the channel is TestQueueDrainsWhenAMemberJoins.)
+// down), they hand a conversation over. (Joining the channel is TestQueueDrainsWhenAMemberJoins.)
 func TestQueueDrainsWhenSomeoneBecomesEligible(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, url string) {
 		e := startE2E(t, url)
@@ -61,5 +61,17 @@ func TestQueueDrainsWhenSomeoneBecomesEligible(t *testing.T) {
 		waits("Dan to wait: the member is away", dan)
 		e.call("PATCH", "/api/v1/me", map[string]any{"availability": "available"}, http.StatusOK, nil)
 		mine("Dan to go to the member back from away", dan)
+
+		// Handing a conversation over to a colleague (offline: a transfer needs no presence) frees a place.
+		var bo struct {
+			ID int64 `json:"id"`
+		}
+		e.call("POST", "/api/v1/agents", map[string]any{"name": "Bo", "email": "bo@example.com", "password": "bo-password-123", "role": "agent"},
+			http.StatusCreated, &bo)
+		e.call("POST", members, map[string]any{"agent_id": bo.ID, "capacity": 5}, http.StatusCreated, nil)
+		eve := customer("33600000005", "Eve")
+		waits("Eve to wait: the member is full and the colleague offline", eve)
+		e.call("POST", fmt.Sprintf("/api/v1/conversations/%d/assign", cleo), map[string]any{"agent_id": bo.ID}, http.StatusOK, nil)
+		mine("Eve to take the place Cleo's handed-over conversation left", eve)
 	})
 }
