@@ -149,14 +149,36 @@ func (s *agentSocket) followStatuses(id string) wsFrame {
 // TestWSReplyReachesWhatsApp: over the agent's websocket on the real server, a reply is acked with
 // its message id, reaches the Graph API (graphtest) in Meta's body shape, and its status events
 // follow on the socket as graphtest posts the signed status webhooks back: sent → delivered → read.
-// The same client id sent again is acked with the same message, and Meta gets it once. Both databases.
+// The same client id sent again is acked with the same message, and Meta gets it once. Before that,
+// the agent's read and typing frames reach Meta as mark-as-read and the typing indicator. Both
+// databases.
 func TestWSReplyReachesWhatsApp(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, dsn string) {
 		e := startE2E(t, dsn)
 		ws := e.openSocket()
 		body, _ := e.fake.Inbound(e.number.PhoneNumberID, graphtest.TextMessage("33612345678", "Marie", "Bonjour, ma commande ?"))
 		e.customerSays(body)
-		conv := ws.nextMessage(switchboard.EventMessageCreated, "Bonjour, ma commande ?", "").field("conversation_id")
+		created := ws.nextMessage(switchboard.EventMessageCreated, "Bonjour, ma commande ?", "")
+		conv, wamid := created.field("conversation_id"), created.field("external_id")
+
+		// Reading the conversation marks the customer's message read at WhatsApp; typing shows her
+		// WhatsApp's typing indicator (Meta's mark-as-read call with typing_indicator).
+		receipt := func(typing bool) bool {
+			for _, r := range e.fake.ReadReceipts() {
+				if r.MessageID == wamid && r.Typing == typing {
+					return true
+				}
+			}
+			return false
+		}
+		for _, f := range []struct{ typ, id string }{{"read", "read-1"}, {"typing", "typing-1"}} {
+			ws.send(f.typ, f.id, map[string]any{"conversation_id": json.RawMessage(conv), "on": true})
+			if a := ws.nextOf("ack", "error"); a.Type != "ack" || a.ID != f.id {
+				t.Fatalf("%s: %s %s %s", f.typ, a.Type, a.ID, a.Data)
+			}
+		}
+		e.eventually("the customer's message marked read at WhatsApp", func() bool { return receipt(false) })
+		e.eventually("WhatsApp's typing indicator shown to the customer", func() bool { return receipt(true) })
 
 		id := ws.sendText("reply-1", conv, "Bonjour Marie, je regarde.")
 		got, err := e.fake.WaitForSent(t.Context(), 1)
