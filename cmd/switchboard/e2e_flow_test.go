@@ -221,6 +221,15 @@ func TestAIAgentAnswersAndHandsOff(t *testing.T) {
 	if c := e.conversationByID(conv); c.Assignee == nil || c.Assignee.Kind != switchboard.AssigneeAI {
 		t.Fatalf("the AI agent should own the conversation: %+v", c.Assignee)
 	}
+	// While it thought, the customer saw WhatsApp's typing indicator on her message.
+	e.eventually("WhatsApp's typing indicator while the AI thought", func() bool {
+		for _, r := range e.fake.ReadReceipts() {
+			if r.Typing {
+				return true
+			}
+		}
+		return false
+	})
 
 	body, _ = e.fake.Inbound(e.number.PhoneNumberID, graphtest.TextMessage("4915112345678", "Lena", "Ich möchte mit einem Menschen sprechen, bitte: human"))
 	e.customerSays(body)
